@@ -1,0 +1,78 @@
+/**
+ * Parsers for the address forms users write in flags and files. Pure; each
+ * returns a value or an error sentence, so callers can report every problem.
+ */
+import { isIP } from 'node:net';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface BackendSpec extends HostPort {
+  tls: boolean;
+}
+
+function parsePort(text: string): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 ? port : undefined;
+}
+
+/** "host:port", "[v6]:port", or "v4:port"; `allowPortZero` for listeners (0 = pick a free port). */
+export function parseHostPort(text: string, allowPortZero = false): Parsed<HostPort> {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text.trim());
+  if (!match) return { ok: false, error: `"${text}" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)` };
+  const host = match[1] ?? match[2] ?? '';
+  if (match[1] !== undefined && isIP(host) !== 6) return { ok: false, error: `"${host}" is not an IPv6 address` };
+  const port = parsePort(match[3] ?? '');
+  if (port === undefined || (port === 0 && !allowPortZero)) {
+    return { ok: false, error: `"${match[3]}" is not a valid port in "${text}"` };
+  }
+  return { ok: true, value: { host, port } };
+}
+
+const SCHEMES: Readonly<Record<string, { tls: boolean; defaultPort: number }>> = {
+  'ws:': { tls: false, defaultPort: 80 },
+  'http:': { tls: false, defaultPort: 80 },
+  'wss:': { tls: true, defaultPort: 443 },
+  'https:': { tls: true, defaultPort: 443 },
+};
+
+/** A backend: "host:port", "ws://host:port", "http://host:port" (and wss/https for TLS). */
+export function parseBackendSpec(text: string): Parsed<BackendSpec> {
+  const trimmed = text.trim();
+  const schemeEnd = trimmed.indexOf('://');
+  if (schemeEnd === -1) {
+    const hostPort = parseHostPort(trimmed);
+    return hostPort.ok ? { ok: true, value: { ...hostPort.value, tls: false } } : hostPort;
+  }
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return { ok: false, error: `"${text}" is not a valid backend URL` };
+  }
+  const scheme = SCHEMES[url.protocol];
+  if (!scheme) return { ok: false, error: `"${url.protocol}" in "${text}" is not a backend scheme (ws, wss, http, https)` };
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username) {
+    return { ok: false, error: `backend "${text}" must be only scheme://host:port` };
+  }
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? scheme.defaultPort : Number(url.port);
+  return { ok: true, value: { host, port, tls: scheme.tls } };
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "500ms", "5s", "2m", "1h", or a bare number of milliseconds. */
+export function parseDuration(input: string | number): Parsed<number> {
+  if (typeof input === 'number') {
+    return Number.isFinite(input) && input >= 0 ? { ok: true, value: input } : { ok: false, error: `${input} is not a duration` };
+  }
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(input.trim());
+  if (!match) return { ok: false, error: `"${input}" is not a duration (examples: 500ms, 5s, 2m)` };
+  return { ok: true, value: Math.round(Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1)) };
+}

@@ -1,0 +1,35 @@
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { FAILURES, type FailureCode } from '../errors.js';
+
+/**
+ * Builds a complete HTTP/1.1 error response for a raw socket. Every rejection is
+ * a real response with a precise message, never a silent destroy.
+ */
+export function buildRejection(code: FailureCode, extraHeaders: Readonly<Record<string, string>> = {}): string {
+  const { status, message } = FAILURES[code];
+  const body = `${message}\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Wsgate-Error: ${code}\r\n`;
+  for (const [name, value] of Object.entries(extraHeaders)) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n${body}`;
+}
+
+/** Extra headers some rejections must carry (RFC 6455 4.2.2: 426 names the versions we speak). */
+export function rejectionHeaders(code: FailureCode): Record<string, string> {
+  return code === 'ERR_HANDSHAKE_WS_VERSION' ? { 'Sec-WebSocket-Version': '13' } : {};
+}
+
+/**
+ * Answers an upgrade request on its raw socket and closes it. The socket is
+ * destroyed once the response is flushed (as ws's abortHandshake does), so a
+ * client that never closes its side cannot hold the descriptor.
+ */
+export function rejectUpgrade(socket: Duplex, code: FailureCode): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(buildRejection(code, rejectionHeaders(code)));
+}

@@ -1,0 +1,77 @@
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Connection-specific headers (RFC 9110 7.6.1) never pass a proxy; the upgrade
+ * pair is written again by us. The X-Forwarded-* trio is replaced, not
+ * appended to: wsgate trusts no client-sent forwarding header by default.
+ */
+const DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
+
+/** What the gateway tells the backend about the original request. */
+export interface ForwardedValues {
+  readonly clientAddress: string;
+  /** "http" or "https": the scheme the client used to reach wsgate. */
+  readonly proto: string;
+  readonly host: string | undefined;
+}
+
+/** "::ffff:1.2.3.4" is how Node reports IPv4 peers on a dual-stack socket; backends expect "1.2.3.4". */
+export function plainAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** Header names that the Connection header marks as hop-by-hop (RFC 9110 7.6.1). */
+function connectionOptions(connection: string | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  let named: Set<string> | undefined;
+  for (const part of connection.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name !== '' && name !== 'upgrade' && name !== 'close' && name !== 'keep-alive') (named ??= new Set()).add(name);
+  }
+  return named;
+}
+
+/**
+ * The request head sent to the backend for an upgrade: the client's request
+ * line and headers in their original order and spelling (subprotocols,
+ * extensions, cookies and Origin intact), minus hop-by-hop headers, plus the
+ * upgrade pair and X-Forwarded-*. Built as one string so it goes out in one write.
+ */
+export function buildUpgradeRequestHead(req: IncomingMessage, forwarded: ForwardedValues): string {
+  const extraDropped = connectionOptions(req.headers.connection);
+  const raw = req.rawHeaders;
+  let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (DROPPED.has(lower) || extraDropped?.has(lower)) continue;
+    head += `${name}: ${raw[i + 1] as string}\r\n`;
+  }
+  head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
+  head += `X-Forwarded-For: ${forwarded.clientAddress}\r\nX-Forwarded-Proto: ${forwarded.proto}\r\n`;
+  if (forwarded.host !== undefined) head += `X-Forwarded-Host: ${forwarded.host}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** The same X-Forwarded-* values as headers for http-proxy, which overwrites rather than appends. */
+export function forwardedHeaders(forwarded: ForwardedValues): Record<string, string> {
+  const headers: Record<string, string> = {
+    'x-forwarded-for': forwarded.clientAddress,
+    'x-forwarded-proto': forwarded.proto,
+  };
+  if (forwarded.host !== undefined) headers['x-forwarded-host'] = forwarded.host;
+  return headers;
+}

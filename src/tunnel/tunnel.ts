@@ -1,0 +1,146 @@
+import type { Socket } from 'node:net';
+import type { Backend } from '../upstream/backend.js';
+import type { Route } from '../routing/route-table.js';
+
+/** Which side ended the tunnel first. */
+export type ClosedBy = 'client' | 'backend' | 'gateway';
+
+export interface TunnelSummary {
+  readonly route: string;
+  readonly backend: string;
+  readonly backendId: string;
+  readonly client: string;
+  readonly durationMs: number;
+  /** Bytes received from the client (and sent on to the backend). */
+  readonly bytesFromClient: number;
+  /** Bytes received from the backend (and sent on to the client). */
+  readonly bytesFromBackend: number;
+  readonly closedBy: ClosedBy;
+  readonly error?: string | undefined;
+}
+
+// Each socket knows its peer and its tunnel through two symbol slots, so the
+// relay handlers below are shared functions: no closures are created per
+// tunnel, and nothing outlives the sockets.
+const PEER = Symbol('wsgate.peer');
+const TUNNEL = Symbol('wsgate.tunnel');
+
+interface TunnelSocket extends Socket {
+  [PEER]: TunnelSocket;
+  [TUNNEL]: Tunnel;
+}
+
+/**
+ * A client socket joined to one backend socket for the connection's whole life.
+ * Bytes are relayed as they come, without re-framing; a full write buffer
+ * pauses the other side until it drains (backpressure both ways). A FIN is
+ * passed on as a FIN (half-close); a close or error on one side ends the other.
+ */
+export class Tunnel {
+  readonly startedAt = Date.now();
+  closedBy: ClosedBy | undefined;
+  error: string | undefined;
+  private openSockets = 2;
+
+  constructor(
+    readonly client: Socket,
+    readonly upstream: Socket,
+    readonly route: Route,
+    readonly backend: Backend,
+    readonly clientAddress: string,
+    private readonly onFinished: (tunnel: Tunnel) => void,
+  ) {
+    const c = client as TunnelSocket;
+    const u = upstream as TunnelSocket;
+    c[PEER] = u;
+    u[PEER] = c;
+    c[TUNNEL] = this;
+    u[TUNNEL] = this;
+    for (const socket of [c, u]) {
+      socket.on('error', onSocketError);
+      socket.on('data', onSocketData);
+      socket.on('drain', onSocketDrain);
+      socket.on('end', onSocketEnd);
+      socket.on('close', onSocketClose);
+    }
+    backend.activeTunnels++;
+    if (client.isPaused()) client.resume();
+    if (upstream.isPaused()) upstream.resume();
+  }
+
+  /** Ends both sides now (shutdown, limits). */
+  destroy(reason: string): void {
+    this.closedBy ??= 'gateway';
+    this.error ??= reason;
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  sideOf(socket: Socket): ClosedBy {
+    return socket === this.client ? 'client' : 'backend';
+  }
+
+  summary(): TunnelSummary {
+    return {
+      route: this.route.name,
+      backend: this.backend.label,
+      backendId: this.backend.id,
+      client: this.clientAddress,
+      durationMs: Date.now() - this.startedAt,
+      bytesFromClient: this.client.bytesRead,
+      bytesFromBackend: this.upstream.bytesRead,
+      closedBy: this.closedBy ?? 'gateway',
+      error: this.error,
+    };
+  }
+
+  /** @internal called once per socket close. */
+  socketClosed(): void {
+    if (--this.openSockets === 0) {
+      this.backend.activeTunnels--;
+      this.onFinished(this);
+    }
+  }
+}
+
+function onSocketData(this: TunnelSocket, chunk: Buffer): void {
+  if (!this[PEER].write(chunk)) this.pause();
+}
+
+function onSocketDrain(this: TunnelSocket): void {
+  this[PEER].resume();
+}
+
+function onSocketEnd(this: TunnelSocket): void {
+  const tunnel = this[TUNNEL];
+  tunnel.closedBy ??= tunnel.sideOf(this);
+  // Half-close: the FIN travels on, and the other direction keeps flowing.
+  this[PEER].end();
+}
+
+function onSocketError(this: TunnelSocket, error: Error): void {
+  const tunnel = this[TUNNEL];
+  tunnel.closedBy ??= tunnel.sideOf(this);
+  tunnel.error ??= (error as NodeJS.ErrnoException).code ?? error.message;
+  this[PEER].destroy();
+}
+
+function onSocketClose(this: TunnelSocket): void {
+  const peer = this[PEER];
+  const tunnel = this[TUNNEL];
+  tunnel.closedBy ??= tunnel.sideOf(this);
+  if (!peer.destroyed) {
+    // This side is gone for good, so nothing the peer sends can be delivered:
+    // flush what we owe the peer, then close it rather than wait for its FIN.
+    if (peer.writableFinished) peer.destroy();
+    else {
+      peer.once('finish', destroyPeer);
+      peer.end();
+    }
+  }
+  tunnel.socketClosed();
+}
+
+function destroyPeer(this: Socket): void {
+  this.destroy();
+}
