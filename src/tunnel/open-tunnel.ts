@@ -120,7 +120,7 @@ export class UpgradeAttempt {
       this.fail('ERR_UPSTREAM_BAD_RESPONSE', result.reason);
       return;
     }
-    if (result.head.statusCode === 101) this.join(this.received);
+    if (result.head.statusCode === 101) this.join(this.received, result.head.headLength);
     else this.relayRefusal(result.head, this.received);
   };
 
@@ -162,7 +162,7 @@ export class UpgradeAttempt {
   }
 
   /** 101: relay the backend's head and any frames behind it, then relay bytes both ways. */
-  private join(received: Buffer): void {
+  private join(received: Buffer, parsedHeadLength: number): void {
     const upstream = this.upstream as Socket;
     const backend = this.backend as Backend;
     this.settled = true;
@@ -171,8 +171,14 @@ export class UpgradeAttempt {
     // The tunnel lives until a side closes; idle limits are a separate feature.
     upstream.setTimeout(0);
     this.client.write(received);
-    const tunnel = new Tunnel(this.client, upstream, this.route, backend, this.selection.clientAddress, (t) =>
-      this.opener.tunnelFinished(t),
+    const tunnel = new Tunnel(
+      this.client,
+      upstream,
+      this.route,
+      backend,
+      this.selection.clientAddress,
+      (t) => this.opener.tunnelFinished(t),
+      received.subarray(parsedHeadLength),
     );
     this.opener.tunnelOpened(tunnel);
   }

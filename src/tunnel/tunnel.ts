@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Backend } from '../upstream/backend.js';
 import type { Route } from '../routing/route-table.js';
+import { FrameBoundaryTracker } from './frame-tracker.js';
 
 /** Which side ended the tunnel first. */
 export type ClosedBy = 'client' | 'backend' | 'gateway';
@@ -24,10 +25,13 @@ export interface TunnelSummary {
 // tunnel, and nothing outlives the sockets.
 const PEER = Symbol('wsgate.peer');
 const TUNNEL = Symbol('wsgate.tunnel');
+const FRAMES = Symbol('wsgate.frames');
 
 interface TunnelSocket extends Socket {
   [PEER]: TunnelSocket;
   [TUNNEL]: Tunnel;
+  /** Frame structure of the bytes this socket reads (one direction of the tunnel). */
+  [FRAMES]: FrameBoundaryTracker;
 }
 
 /**
@@ -38,10 +42,19 @@ interface TunnelSocket extends Socket {
  */
 export class Tunnel {
   readonly startedAt = Date.now();
+  /** The side whose Close frame passed first, else the first side whose TCP connection ended. */
   closedBy: ClosedBy | undefined;
+  /** Frames read from the client (client-to-backend direction). */
+  readonly fromClient = new FrameBoundaryTracker();
+  /** Frames read from the backend (backend-to-client direction). */
+  readonly fromBackend = new FrameBoundaryTracker();
   error: string | undefined;
   private openSockets = 2;
 
+  /**
+   * `backendPrefix` holds bytes the backend sent right behind its 101 (already
+   * relayed to the client); they are fed to the frame tracker here.
+   */
   constructor(
     readonly client: Socket,
     readonly upstream: Socket,
@@ -49,13 +62,17 @@ export class Tunnel {
     readonly backend: Backend,
     readonly clientAddress: string,
     private readonly onFinished: (tunnel: Tunnel) => void,
+    backendPrefix?: Buffer,
   ) {
+    if (backendPrefix !== undefined && backendPrefix.length > 0) this.fromBackend.push(backendPrefix);
     const c = client as TunnelSocket;
     const u = upstream as TunnelSocket;
     c[PEER] = u;
     u[PEER] = c;
     c[TUNNEL] = this;
     u[TUNNEL] = this;
+    c[FRAMES] = this.fromClient;
+    u[FRAMES] = this.fromBackend;
     for (const socket of [c, u]) {
       socket.on('error', onSocketError);
       socket.on('data', onSocketData);
@@ -104,6 +121,12 @@ export class Tunnel {
 }
 
 function onSocketData(this: TunnelSocket, chunk: Buffer): void {
+  const frames = this[FRAMES];
+  frames.push(chunk);
+  if (frames.closeSeen) {
+    const tunnel = this[TUNNEL];
+    tunnel.closedBy ??= tunnel.sideOf(this);
+  }
   if (!this[PEER].write(chunk)) this.pause();
 }
 

@@ -17,9 +17,9 @@ export function hashString(text: string, seed: number): number {
   return finalMix(hash ^ (length * 2));
 }
 
-/** murmur3 over four 32-bit words; unsigned result. */
-export function hashWords(seed: number, a: number, b: number, c: number, d: number): number {
-  return finalMix(mixBlock(mixBlock(mixBlock(mixBlock(seed | 0, a), b), c), d) ^ 16);
+/** murmur3 over two 32-bit words; unsigned result. Bijective in each word for a fixed other word. */
+export function hashPair(seed: number, first: number, second: number): number {
+  return finalMix(mixBlock(mixBlock(seed | 0, first), second) ^ 8);
 }
 
 function mixBlock(hash: number, block: number): number {
