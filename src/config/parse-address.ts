@@ -57,11 +57,12 @@ export function parseBackendSpec(text: string): Parsed<BackendSpec> {
   }
   const scheme = SCHEMES[url.protocol];
   if (!scheme) return { ok: false, error: `"${url.protocol}" in "${text}" is not a backend scheme (ws, wss, http, https)` };
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username) {
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
     return { ok: false, error: `backend "${text}" must be only scheme://host:port` };
   }
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? scheme.defaultPort : Number(url.port);
+  if (port === 0) return { ok: false, error: `"0" is not a valid port in "${text}"` };
   return { ok: true, value: { host, port, tls: scheme.tls } };
 }
 

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import { GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './schema.js';
 
@@ -9,19 +10,23 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** valibot's wording for object keys ("Expected never") is replaced by plain sentences. */
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown key';
+  if ((issue.type === 'strict_object' || issue.type === 'object') && issue.received === 'undefined') return 'required';
+  return issue.message;
+}
+
 /**
  * Validates a raw configuration and returns a new, frozen one with defaults
  * filled in; the caller's object is never changed. Throws ConfigError listing
- * every problem as "path: what was expected".
+ * every problem as "source: path: what was expected".
  */
 export function validateConfig(input: GatewayConfigInput | unknown, source = 'config'): GatewayConfig {
-  const result = GatewayConfigSchema.safeParse(input);
+  const result = v.safeParse(GatewayConfigSchema, input);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      return `${source}: ${where}: ${issue.message}`;
-    });
+    const problems = result.issues.map((issue) => `${source}: ${v.getDotPath(issue) ?? '(top level)'}: ${describeIssue(issue)}`);
     throw new ConfigError(problems.join('\n'), problems);
   }
-  return deepFreeze(result.data);
+  return deepFreeze(structuredClone(result.output));
 }

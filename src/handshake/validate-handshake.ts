@@ -17,8 +17,9 @@ const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 /** True when a comma-separated header value holds `token` (case-insensitive, RFC 9110 5.6.1). */
 export function headerHasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
+  const wanted = token.toLowerCase();
   for (const part of value.split(',')) {
-    if (part.trim().toLowerCase() === token) return true;
+    if (part.trim().toLowerCase() === wanted) return true;
   }
   return false;
 }

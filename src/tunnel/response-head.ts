@@ -42,6 +42,7 @@ export function parseResponseHead(buffer: Buffer): ResponseHeadResult {
   const headers: Array<readonly [string, string]> = [];
   let contentLength: number | undefined;
   let chunked = false;
+  let transferEncoding = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     const colon = line.indexOf(':');
@@ -56,12 +57,14 @@ export function parseResponseHead(buffer: Buffer): ResponseHeadResult {
       }
       contentLength = Number(value);
     } else if (lower === 'transfer-encoding') {
-      chunked = value.toLowerCase().split(',').some((part) => part.trim() === 'chunked');
+      // Several Transfer-Encoding lines form one list (RFC 9110 5.3); any of them may say chunked.
+      transferEncoding = true;
+      chunked ||= value.toLowerCase().split(',').some((part) => part.trim() === 'chunked');
     }
     headers.push([name, value]);
   }
   // RFC 9112 6.3: Transfer-Encoding overrides Content-Length; a sender must not send both.
-  if (chunked && contentLength !== undefined) return { kind: 'error', reason: 'both Content-Length and Transfer-Encoding' };
+  if (transferEncoding && contentLength !== undefined) return { kind: 'error', reason: 'both Content-Length and Transfer-Encoding' };
   return {
     kind: 'done',
     head: { statusCode: Number(status[1]), statusLine, headers, headLength: end + 4, contentLength, chunked },

@@ -1,0 +1,283 @@
+import * as v from 'valibot';
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateConfig } from '../../src/config/validate.js';
+import { GatewayConfigSchema, BALANCE_NAMES } from '../../src/config/schema.js';
+import { ConfigError } from '../../src/errors.js';
+
+/** Runs validateConfig expecting a ConfigError and returns its problems. */
+function problemsOf(input: unknown, source?: string): readonly string[] {
+  let caught: unknown;
+  try {
+    if (source === undefined) validateConfig(input);
+    else validateConfig(input, source);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, 'a ConfigError is thrown');
+  assert.equal(caught.name, 'ConfigError');
+  assert.equal(caught.code, 'ERR_CONFIG_INVALID');
+  assert.equal(caught.message, caught.problems.join('\n'));
+  return caught.problems;
+}
+
+function assertDeepFrozen(value: unknown, path = 'config'): void {
+  if (value === null || typeof value !== 'object') return;
+  assert.ok(Object.isFrozen(value), `${path} is frozen`);
+  for (const [key, child] of Object.entries(value)) assertDeepFrozen(child, `${path}.${key}`);
+}
+
+function assertNothingFrozen(value: unknown, path = 'input'): void {
+  if (value === null || typeof value !== 'object') return;
+  assert.equal(Object.isFrozen(value), false, `${path} is not frozen`);
+  for (const [key, child] of Object.entries(value)) assertNothingFrozen(child, `${path}.${key}`);
+}
+
+const MINIMAL = { routes: [{ path: '/', backends: ['127.0.0.1:9000'] }] };
+
+describe('validateConfig: defaults', () => {
+  test('a minimal config gets every default', () => {
+    assert.deepEqual(validateConfig(MINIMAL), {
+      listen: { host: '0.0.0.0', port: 8080 },
+      routes: [{ path: '/', backends: [{ host: '127.0.0.1', port: 9000, tls: false, weight: 1 }], balance: 'round-robin' }],
+      logLevel: 'info',
+      timeouts: { backendConnect: 5000, backendResponse: 30_000 },
+    });
+  });
+
+  test('an object listen gets the default host', () => {
+    assert.deepEqual(validateConfig({ ...MINIMAL, listen: { port: 0 } }).listen, { host: '0.0.0.0', port: 0 });
+  });
+
+  test('a partial timeouts object gets the other default', () => {
+    assert.deepEqual(validateConfig({ ...MINIMAL, timeouts: { backendConnect: '250ms' } }).timeouts, {
+      backendConnect: 250,
+      backendResponse: 30_000,
+    });
+    assert.deepEqual(validateConfig({ ...MINIMAL, timeouts: { backendResponse: '1m' } }).timeouts, {
+      backendConnect: 5000,
+      backendResponse: 60_000,
+    });
+  });
+
+  test('every value written is kept', () => {
+    const config = validateConfig({
+      listen: '[::]:0',
+      logLevel: 'debug',
+      timeouts: { backendConnect: '1.5s', backendResponse: 750 },
+      routes: [
+        {
+          path: '/chat',
+          balance: 'least-conn',
+          backends: [{ host: 'b1', port: 7001, tls: true, id: 'chat-1', weight: 3 }],
+        },
+      ],
+    });
+    assert.deepEqual(config, {
+      listen: { host: '::', port: 0 },
+      logLevel: 'debug',
+      timeouts: { backendConnect: 1500, backendResponse: 750 },
+      routes: [{ path: '/chat', balance: 'least-conn', backends: [{ host: 'b1', port: 7001, tls: true, id: 'chat-1', weight: 3 }] }],
+    });
+  });
+
+  test('each balance name is accepted', () => {
+    for (const balance of BALANCE_NAMES) {
+      assert.equal(validateConfig({ routes: [{ path: '/', backends: ['h:1'], balance }] }).routes[0]?.balance, balance);
+    }
+  });
+
+  test('two calls do not share default objects', () => {
+    const a = validateConfig(MINIMAL);
+    const b = validateConfig(MINIMAL);
+    assert.notEqual(a.listen, b.listen);
+    assert.notEqual(a.timeouts, b.timeouts);
+  });
+});
+
+describe('validateConfig: backends as strings and objects', () => {
+  test('string forms become objects with tls and weight', () => {
+    const config = validateConfig({
+      routes: [{ path: '/', backends: ['a:1', 'ws://b:2', 'wss://c', 'http://[::1]:3', 'https://d:4', '[::2]:5'] }],
+    });
+    assert.deepEqual(config.routes[0]?.backends, [
+      { host: 'a', port: 1, tls: false, weight: 1 },
+      { host: 'b', port: 2, tls: false, weight: 1 },
+      { host: 'c', port: 443, tls: true, weight: 1 },
+      { host: '::1', port: 3, tls: false, weight: 1 },
+      { host: 'd', port: 4, tls: true, weight: 1 },
+      { host: '::2', port: 5, tls: false, weight: 1 },
+    ]);
+  });
+
+  test('objects and strings mix in one list', () => {
+    const config = validateConfig({ routes: [{ path: '/', backends: [{ host: 'x', port: 1 }, 'y:2'] }] });
+    assert.deepEqual(config.routes[0]?.backends, [
+      { host: 'x', port: 1, tls: false, weight: 1 },
+      { host: 'y', port: 2, tls: false, weight: 1 },
+    ]);
+  });
+
+  test('a URL with port 0 is refused by the parser', () => {
+    assert.deepEqual(problemsOf({ routes: [{ path: '/', backends: ['ws://h:0'] }] }), [
+      'config: routes.0.backends.0: "0" is not a valid port in "ws://h:0"',
+    ]);
+  });
+});
+
+describe('validateConfig: the result is frozen and the input untouched', () => {
+  test('every object and array of the result is frozen', () => {
+    const config = validateConfig({
+      routes: [
+        { path: '/a', backends: ['h:1', { host: 'h', port: 2 }] },
+        { path: '/b', backends: ['h:3'] },
+      ],
+    });
+    assertDeepFrozen(config);
+    assert.throws(() => {
+      (config.routes as unknown as unknown[]).push({});
+    }, TypeError);
+    assert.throws(() => {
+      (config.listen as { port: number }).port = 1;
+    }, TypeError);
+    assert.throws(() => {
+      (config.routes[0]?.backends[1] as { host: string }).host = 'z';
+    }, TypeError);
+  });
+
+  test("the caller's object is neither changed nor frozen", () => {
+    const input = {
+      listen: { port: 9090 },
+      routes: [
+        { path: '/a', backends: ['ws://h:1', { host: 'h', port: 2 }] },
+        { path: '/b', backends: [{ host: 'k', port: 3, tls: true }] },
+      ],
+      timeouts: { backendConnect: '2s' },
+    };
+    const before = structuredClone(input);
+    const config = validateConfig(input);
+    assert.deepEqual(input, before);
+    assertNothingFrozen(input);
+    // And the result is a different tree.
+    assert.notEqual(config.routes, input.routes);
+    assert.notEqual(config.routes[1]?.backends[0], input.routes[1]?.backends[0]);
+    assert.notEqual(config.listen, input.listen);
+  });
+
+  test('a frozen input is accepted', () => {
+    const input = Object.freeze({ routes: Object.freeze([Object.freeze({ path: '/', backends: Object.freeze(['h:1']) })]) });
+    assert.equal(validateConfig(input).routes[0]?.backends[0]?.port, 1);
+  });
+});
+
+describe('validateConfig: problems', () => {
+  test('not an object', () => {
+    assert.deepEqual(problemsOf(null), ['config: (top level): Invalid type: Expected Object but received null']);
+    assert.deepEqual(problemsOf('routes'), ['config: (top level): Invalid type: Expected Object but received "routes"']);
+  });
+
+  test('routes missing or empty', () => {
+    assert.deepEqual(problemsOf({}), ['config: routes: required']);
+    assert.deepEqual(problemsOf({ routes: [] }), ['config: routes: at least one route is needed']);
+  });
+
+  test('the source names the origin of the config', () => {
+    assert.deepEqual(problemsOf({ routes: [] }, 'wsgate.yaml'), ['wsgate.yaml: routes: at least one route is needed']);
+  });
+
+  test('every problem is reported at once, each with its path', () => {
+    const problems = problemsOf({
+      listen: 'bad',
+      routes: [
+        { path: 'chat', backends: ['nope', { host: 'a', port: 0, foo: 1 }], balance: 'fastest' },
+        { path: '/ok', backends: [] },
+      ],
+      logLevel: 'loud',
+      timeouts: { backendConnect: '5 parsecs', backendResponse: -1, idle: 1 },
+    });
+    assert.deepEqual(problems, [
+      'config: listen: "bad" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)',
+      'config: routes.0.path: a route path must start with "/"',
+      'config: routes.0.backends.0: "nope" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)',
+      'config: routes.0.backends.1.port: Invalid value: Expected >=1 but received 0',
+      'config: routes.0.backends.1.foo: unknown key',
+      'config: routes.0.balance: expected one of round-robin, least-conn, random, hash',
+      'config: routes.1.backends: a route needs at least one backend',
+      'config: logLevel: expected one of fatal, error, warn, info, debug, trace, silent',
+      'config: timeouts.backendConnect: "5 parsecs" is not a duration (examples: 500ms, 5s, 2m)',
+      'config: timeouts.backendResponse: Invalid value: Expected >=0 but received -1',
+      'config: timeouts.idle: unknown key',
+    ]);
+  });
+
+  test('backend object fields: id pattern, weight range, port range, host non-empty, tls type', () => {
+    const problems = problemsOf({
+      routes: [
+        {
+          path: '/',
+          backends: [
+            { host: '', port: 65536, id: 'bad id', weight: 0, tls: 'yes' },
+            { host: 'h', port: 1.5, id: 'x'.repeat(65), weight: 1001 },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(problems, [
+      'config: routes.0.backends.0.host: Invalid length: Expected >=1 but received 0',
+      'config: routes.0.backends.0.port: Invalid value: Expected <=65535 but received 65536',
+      'config: routes.0.backends.0.tls: Invalid type: Expected boolean but received "yes"',
+      'config: routes.0.backends.0.id: id must be 1-64 letters, digits, "-" or "_"',
+      'config: routes.0.backends.0.weight: Invalid value: Expected >=1 but received 0',
+      'config: routes.0.backends.1.port: Invalid integer: Received 1.5',
+      'config: routes.0.backends.1.id: id must be 1-64 letters, digits, "-" or "_"',
+      'config: routes.0.backends.1.weight: Invalid value: Expected <=1000 but received 1001',
+    ]);
+  });
+
+  test('unknown keys are refused at every level (strict objects)', () => {
+    assert.deepEqual(problemsOf({ ...MINIMAL, extra: true }), ['config: extra: unknown key']);
+    assert.deepEqual(problemsOf({ routes: [{ path: '/', backends: ['h:1'], prefix: '/x' }] }), [
+      'config: routes.0.prefix: unknown key',
+    ]);
+    assert.deepEqual(problemsOf({ ...MINIMAL, listen: { host: 'h', port: 1, backlog: 5 } }), [
+      'config: listen.backlog: unknown key',
+    ]);
+    assert.deepEqual(problemsOf({ routes: [{ path: '/', backends: [{ host: 'h', port: 1, weigth: 2 }] }] }), [
+      'config: routes.0.backends.0: Unrecognized key: "weigth"',
+    ]);
+  });
+
+  test('listen port 0 is allowed, 65536 and bad strings are not', () => {
+    assert.deepEqual(validateConfig({ ...MINIMAL, listen: '127.0.0.1:0' }).listen, { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(problemsOf({ ...MINIMAL, listen: { port: 65536 } }), [
+      'config: listen.port: Invalid value: Expected <=65535 but received 65536',
+    ]);
+    assert.deepEqual(problemsOf({ ...MINIMAL, listen: '8080' }), [
+      'config: listen: "8080" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)',
+    ]);
+  });
+
+  test('a duration of the wrong type is refused', () => {
+    assert.deepEqual(problemsOf({ ...MINIMAL, timeouts: { backendConnect: true } }), [
+      'config: timeouts.backendConnect: expected a duration such as "500ms", "5s" or a number of milliseconds',
+    ]);
+  });
+
+  test('ConfigError defaults problems to [message]', () => {
+    const error = new ConfigError('just one');
+    assert.deepEqual(error.problems, ['just one']);
+    assert.equal(error.message, 'just one');
+    assert.ok(error instanceof Error);
+  });
+});
+
+describe('GatewayConfigSchema', () => {
+  test('parsing it directly reports the same paths as validateConfig', () => {
+    const result = v.safeParse(GatewayConfigSchema, { routes: [{ path: 'x', backends: ['h:1'] }] });
+    assert.equal(result.success, false);
+    assert.deepEqual(
+      result.issues?.map((issue) => v.getDotPath(issue)),
+      ['routes.0.path'],
+    );
+  });
+});
