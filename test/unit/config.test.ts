@@ -243,7 +243,7 @@ describe('validateConfig: problems', () => {
       'config: listen.backlog: unknown key',
     ]);
     assert.deepEqual(problemsOf({ routes: [{ path: '/', backends: [{ host: 'h', port: 1, weigth: 2 }] }] }), [
-      'config: routes.0.backends.0: Unrecognized key: "weigth"',
+      'config: routes.0.backends.0.weigth: unknown key',
     ]);
   });
 
