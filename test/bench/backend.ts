@@ -24,6 +24,12 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`);
 });
 
+// SIGUSR2 = "collect garbage now" (we run with --expose-gc): S4 samples the
+// backends' RSS right after a full GC, so that garbage left by earlier
+// scenarios does not show up as negative memory per tunnel.
+const gc = (globalThis as { gc?: () => void }).gc;
+process.on('SIGUSR2', () => gc?.());
+
 exitWithParent();
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));

@@ -24,6 +24,8 @@ export interface SpawnOptions {
   collectStdout?: boolean;
   /** Inherit stderr (progress of the load generator) instead of logging it. */
   inheritStderr?: boolean;
+  /** Added to our environment. */
+  env?: Record<string, string>;
 }
 
 const live = new Map<number, string>();
@@ -31,7 +33,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export function spawnChild(name: string, cmd: string, args: string[], opts: SpawnOptions): Child {
   const logFd = fs.openSync(opts.logPath, 'a');
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', opts.inheritStderr ? 'inherit' : logFd] });
+  const proc = spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', opts.inheritStderr ? 'inherit' : logFd],
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+  });
   fs.closeSync(logFd); // the child holds its own copy
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${cmd})`);
   const pid = proc.pid;

@@ -72,22 +72,38 @@ function allPids(): number[] {
   return out;
 }
 
-/** All live descendants of root, root included, by walking ppid links over /proc. */
-export function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
+/** One read of every /proc/PID/stat. */
+export type ProcTable = Map<number, ProcStat>;
+
+/**
+ * Reading /proc costs a file read per process: a measurement snapshot scans
+ * once and derives everything from that table, so the load generator stalls
+ * for as short a time as possible at its window edges.
+ */
+export function scanProcs(): ProcTable {
+  const t: ProcTable = new Map();
   for (const pid of allPids()) {
     const st = readStat(pid);
-    if (!st) continue;
+    if (st) t.set(pid, st);
+  }
+  return t;
+}
+
+/** All live descendants of root, root included, by walking ppid links. */
+export function processTree(root: number, table: ProcTable = scanProcs()): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, st] of table) {
     const list = children.get(st.ppid);
     if (list) list.push(pid);
     else children.set(st.ppid, [pid]);
   }
   const out: number[] = [];
   const stack = [root];
-  // Bounded: a tree cannot have more nodes than /proc has entries.
-  for (let guard = 0; stack.length > 0 && guard < 1_000_000; guard++) {
+  // Bounded: a tree cannot have more nodes than the table has entries.
+  for (let guard = 0; stack.length > 0 && guard <= table.size; guard++) {
     const p = stack.pop() as number;
-    if (!alive(p)) continue;
+    const st = table.get(p);
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
     out.push(p);
     for (const c of children.get(p) ?? []) stack.push(c);
   }
@@ -103,11 +119,11 @@ export interface CpuSplit {
  * CPU seconds summed over pids. Reaped children's time (cutime/cstime) is
  * included so that a cluster worker that exits inside a window still counts.
  */
-export function cpuSplit(pids: readonly number[]): CpuSplit {
+export function cpuSplit(pids: readonly number[], table?: ProcTable): CpuSplit {
   let u = 0;
   let k = 0;
   for (const p of pids) {
-    const st = readStat(p);
+    const st = table ? table.get(p) : readStat(p);
     if (st) {
       u += st.utime + st.cutime;
       k += st.stime + st.cstime;
@@ -128,13 +144,16 @@ export interface ProcTicks {
   comm: string;
 }
 
-/** CPU ticks of every process, keyed by pid: used to find CPU spent by work that is not ours. */
-export function allProcTicks(): Map<number, ProcTicks> {
+/**
+ * CPU ticks of every process, keyed by pid: used to find CPU spent by work
+ * that is not ours. Own ticks only: a shell that reaps a 20 s compiler would
+ * otherwise book all 20 s into whatever window it happened to exit in
+ * (processes that exit mid-window are under-counted instead, which is the
+ * lesser error for a noise indicator).
+ */
+export function allProcTicks(table: ProcTable = scanProcs()): Map<number, ProcTicks> {
   const m = new Map<number, ProcTicks>();
-  for (const pid of allPids()) {
-    const st = readStat(pid);
-    if (st) m.set(pid, { ticks: st.utime + st.stime + st.cutime + st.cstime, start: st.start, comm: st.comm });
-  }
+  for (const [pid, st] of table) m.set(pid, { ticks: st.utime + st.stime, start: st.start, comm: st.comm });
   return m;
 }
 

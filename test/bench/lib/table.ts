@@ -67,7 +67,7 @@ function notes(rec: RunRecord, r: ScenarioResult, w1: ScenarioResult | undefined
     case 'S1':
       if (r.failed) n.push(`${r.failed} failed`);
       if (r.cpu.proxyPctOfCore !== null) n.push(`proxy ${r.cpu.proxyPctOfCore.toFixed(0)}% core (${r.cpu.proxyProcesses} proc)`);
-      if (w1?.kind === 'S1' && rec.target !== 'wsgate') {
+      if (w1?.kind === 'S1' && rec.target === 'wsgate-w2') {
         n.push(`vs wsgate w1: ${fmtRatio(ratio(r.handshakesPerS, w1.handshakesPerS))} hs/s, ${fmtRatio(ratio(r.proxyCpuUsPerHandshake, w1.proxyCpuUsPerHandshake))} µs/hs`);
       }
       n.push(...noise(r.cpu, r.cpu.foreignPctOfCore));
@@ -84,11 +84,24 @@ function notes(rec: RunRecord, r: ScenarioResult, w1: ScenarioResult | undefined
       break;
     case 'S4':
       if (r.open.failed) n.push(`${r.open.failed} failed to open`);
+      n.push(`opened in ${(r.open.ms / 1000).toFixed(1)} s`);
       if (r.stillOpenAtEnd < r.open.opened) n.push(`${r.open.opened - r.stillOpenAtEnd} closed early`);
       if (r.proxyRssBefore !== null) {
         const share = r.proxyRetainedShare === null ? '' : ` (${(100 * r.proxyRetainedShare).toFixed(0)}% of growth kept)`;
-        n.push(`RSS MiB ${mib(r.proxyRssBefore)} → ${mib(r.proxyRssPeak)} → ${mib(r.proxyRssAfterClose)} after close${share}`);
+        n.push(`RSS MiB ${mib(r.proxyRssBefore)} → ${mib(r.proxyRssPeak)} → ${mib(r.proxyRssAfterClose)} ${r.closeWatchS} s after close${share}`);
         if (r.proxyRetainedFlag) n.push('⚠ RSS after close > before + 20% of growth');
+        if (r.proxyRssAfterGc !== null) {
+          const g = r.proxyRetainedAfterGcShare;
+          n.push(`after forced GC ${mib(r.proxyRssAfterGc)} MiB${g === null ? '' : ` (${(100 * g).toFixed(0)}% kept)`}`);
+        }
+        if (r.proxyLiveBefore !== null && r.proxyLiveAfterClose !== null) {
+          // Live = V8 heap used + external buffers after GC: growth here is held by the process (a leak).
+          // Marked when it is both per-tunnel-sized (>= 256 B each) and above
+          // GC noise (>= 2 MiB in all): a quick run's 500 tunnels cannot trip it.
+          const leak = r.proxyLiveLeakPerTunnel ?? 0;
+          const suspect = leak >= 256 && r.proxyLiveAfterClose - r.proxyLiveBefore >= 2 * 2 ** 20;
+          n.push(`live heap+ext ${mib(r.proxyLiveBefore)} → ${mib(r.proxyLiveAfterClose)} MiB (${leak} B/tunnel${suspect ? ' ⚠ leak?' : ''})`);
+        }
       }
       n.push(...noise(null, r.foreignPctOfCore));
       break;
@@ -117,7 +130,7 @@ export function renderTable(report: Report): string {
     const direct = find(rec.scenario, 'direct');
     const cn = naive ? costs(naive) : null;
     const cd = direct ? costs(direct) : null;
-    const d = r.kind === 'S3' ? 3 : r.kind === 'S2' ? 2 : 0;
+    const d = r.kind === 'S3' ? 3 : r.kind === 'S2' ? 1 : 0;
     const [p50, p99, p999] = latencies(r);
     L.push(
       `${head} ${rate(r)} | ${p50} | ${p99} | ${p999} | ${c.proxy === null ? '—' : `${fmt(c.proxy, d)} ${unit}`} | ` +
@@ -134,5 +147,6 @@ export const LEGEND = [
   'proxy cost = CPU (utime+stime over the proxy process tree) per unit of work, or for S4 RSS growth per idle tunnel;',
   'stack cost = the same over proxy + backends + load generator (direct = no proxy: the physical reference).',
   'Per-process CPU misses softirq (loopback TCP receive work is charged to no process); see machineSoftirqPct in the JSON.',
-  '⚠ = the window was disturbed by other work on this shared machine (other processes > 20% of a core, or steal > 5%).',
+  'S4: RSS before → peak → after close (watched up to 30 s), then after a forced GC in the proxy (preloaded SIGUSR2 hook), and the live V8 heap + external memory before/after: RSS kept but live memory back = allocator retention; live memory kept = the process holds it (⚠ leak? at >= 256 B/tunnel and >= 2 MiB).',
+  '⚠ other procs / steal = the window was disturbed by other work on this shared machine (other processes > 20% of a core, or steal > 5%).',
 ].join('\n');

@@ -48,6 +48,8 @@ interface LoadgenBase {
   /** Root of the proxy's process tree (null for direct). */
   proxyPid: number | null;
   backendPids: number[];
+  /** Where the proxy's gc-on-signal hook writes memoryUsage() (null: no proxy). */
+  memDir: string | null;
   /** The generator exits by itself after this long. */
   deadlineS: number;
 }
@@ -140,10 +142,23 @@ export interface S4Result {
   proxyRssAfterClose: number | null;
   /** Lowest proxy RSS seen while waiting after the close (GC may run late). */
   proxyRssAfterCloseMin: number | null;
+  /** [seconds after close, RSS bytes], one sample a second while watching. */
+  proxyRssAfterCloseSeries: Array<[number, number]>;
+  /** How long RSS was watched after close (stops early once back within 20% of the growth). */
+  closeWatchS: number;
   /** Share of the growth still resident after close: (afterClose - before) / (peak - before). */
   proxyRetainedShare: number | null;
   /** True when RSS after close exceeds before + 20% of the peak growth. */
   proxyRetainedFlag: boolean;
+  /** RSS after a forced full GC in the proxy (SIGUSR2 hook preloaded by the harness). */
+  proxyRssAfterGc: number | null;
+  /** (afterGc - before) / growth: RSS still held once garbage is collected. */
+  proxyRetainedAfterGcShare: number | null;
+  /** V8 heap used + external memory (Buffers) after a forced GC, summed over the proxy's processes. */
+  proxyLiveBefore: number | null;
+  proxyLiveAfterClose: number | null;
+  /** (liveAfterClose - liveBefore) per tunnel opened: what a leak would look like, in bytes. */
+  proxyLiveLeakPerTunnel: number | null;
   proxyBytesPerTunnel: number | null;
   backendsBytesPerTunnel: number | null;
   loadgenBytesPerTunnel: number | null;
@@ -180,6 +195,8 @@ export interface Report {
     fdHardLimit: number;
     quick: boolean;
     wsgateCli: string | null;
+    /** Whether that CLI has --workers (wsgate-w2 needs it). */
+    wsgateWorkersOption: boolean;
     targets: string[];
     scenarios: ScenarioId[];
     params: Params;

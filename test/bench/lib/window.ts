@@ -3,6 +3,7 @@
 // warm-up or teardown leaks into the per-work figures.
 import { performance } from 'node:perf_hooks';
 import {
+  scanProcs,
   processTree,
   cpuSplit,
   sysCpu,
@@ -34,17 +35,20 @@ export const round = (x: number, d: number): number => Number(x.toFixed(d));
  * (wsgate --workers N) are counted even if they were (re)started late.
  */
 export function snap(proxyPid: number | null, backendPids: readonly number[]): Snap {
-  const proxyPids = proxyPid !== null ? processTree(proxyPid) : [];
+  const t = performance.now();
+  const self = process.cpuUsage();
+  const table = scanProcs();
+  const proxyPids = proxyPid !== null ? processTree(proxyPid, table) : [];
   const orchestrator = process.ppid;
   return {
-    t: performance.now(),
-    proxy: proxyPid !== null ? cpuSplit(proxyPids) : null,
+    t,
+    proxy: proxyPid !== null ? cpuSplit(proxyPids, table) : null,
     proxyProcs: proxyPids.length,
-    backends: cpuSplit(backendPids.flatMap((p) => processTree(p))),
-    self: process.cpuUsage(),
+    backends: cpuSplit(backendPids.flatMap((p) => processTree(p, table)), table),
+    self,
     sys: sysCpu(),
-    all: allProcTicks(),
-    ours: new Set([...processTree(orchestrator), ...ancestors(orchestrator)]),
+    all: allProcTicks(table),
+    ours: new Set([...processTree(orchestrator, table), ...ancestors(orchestrator)]),
   };
 }
 
