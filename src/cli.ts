@@ -4,13 +4,15 @@
  * library. It is the only place that chooses exit codes:
  * 0 normal stop, 1 runtime failure (cannot listen), 2 invalid flags or config.
  */
+import cluster from 'node:cluster';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { GatewayConfigInput } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { startEchoBackend } from './demo/echo-backend.js';
 import { ConfigError } from './errors.js';
 import { Gateway } from './gateway.js';
-import { flushLogger } from './observability/logger.js';
+import { createLogger, flushLogger } from './observability/logger.js';
+import { parseWorkerCount, superviseWorkers } from './supervisor.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
@@ -41,6 +43,13 @@ interface RunFlags {
   logLevel: string;
   connectTimeout: string;
   responseTimeout: string;
+  workers: number;
+}
+
+function parseWorkersFlag(value: string): number {
+  const count = parseWorkerCount(value);
+  if (count === undefined) throw new InvalidArgumentError(`expected a number of workers or "auto", got "${value}"`);
+  return count;
 }
 
 function configFromFlags(flags: RunFlags): GatewayConfigInput {
@@ -83,7 +92,10 @@ async function serve(gateway: Gateway, onListening?: (url: string) => void, clea
       });
   };
   process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // A worker's stop comes from the primary as SIGTERM; Ctrl+C reaches the
+  // whole process group, and must not count as a second, immediate signal.
+  if (cluster.isWorker) process.on('SIGINT', () => {});
+  else process.on('SIGINT', stop);
 }
 
 function buildProgram(): Command {
@@ -107,6 +119,7 @@ function buildProgram(): Command {
     )
     .option('--connect-timeout <duration>', 'backend TCP connect timeout; a backend that misses it is skipped', '5s')
     .option('--response-timeout <duration>', 'time a backend has to answer an upgrade (504 after)', '30s')
+    .option('--workers <n>', 'worker processes sharing the listener; "auto" for one per core', parseWorkersFlag, 1)
     .addHelpText(
       'after',
       `
@@ -117,14 +130,21 @@ Examples:
     )
     .action(async (flags: RunFlags) => {
       if (flags.route.length === 0) fail(EXIT_USAGE, 'at least one --route PREFIX=BACKEND is needed (see wsgate --help)');
-      let gateway: Gateway;
+      let config;
       try {
-        gateway = new Gateway(validateConfig(configFromFlags(flags), 'flags'));
+        config = validateConfig(configFromFlags(flags), 'flags');
       } catch (error) {
         if (error instanceof ConfigError) fail(EXIT_USAGE, `invalid configuration:\n  ${error.problems.join('\n  ')}`);
         throw error;
       }
-      await serve(gateway);
+      if (flags.workers > 1 && cluster.isPrimary) {
+        // The primary only supervises; each worker re-runs this command and serves.
+        const logger = createLogger(config.logLevel);
+        const code = await superviseWorkers(flags.workers, logger).done;
+        flushLogger(logger);
+        process.exit(code);
+      }
+      await serve(new Gateway(config));
     });
 
   program
