@@ -1,13 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { FAILURES, type FailureCode } from './errors.js';
 import { rejectUpgrade, rejectionHeaders } from './handshake/reject.js';
-import { buildUpgradeRequestHead, plainAddress, type ForwardedValues } from './handshake/upstream-request.js';
+import { decideForwarding } from './handshake/forwarded.js';
+import { buildUpgradeRequestHead, plainAddress } from './handshake/upstream-request.js';
 import { isWebSocketRequest, validateHandshake } from './handshake/validate-handshake.js';
 import { PlainHttpProxy } from './http/proxy-request.js';
+import { connectionContext, type ConnectionContext } from './listener/connection-context.js';
+import { Listener } from './listener/listener.js';
+import { TrustedProxies } from './listener/trusted-proxies.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { requestPath } from './routing/request-path.js';
 import { RouteTable, type Route } from './routing/route-table.js';
@@ -34,8 +40,11 @@ export class Gateway implements TunnelOpener {
   readonly logger: Logger;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
-  readonly backendTls = { rejectUnauthorized: true };
+  readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
+  readonly trustedProxies: TrustedProxies;
   private readonly server: Server;
+  private readonly listener: Listener;
+  private secureContext: SecureContext | undefined;
   private readonly routes: RouteTable;
   private readonly plainProxy: PlainHttpProxy;
   private readonly tunnels = new Set<Tunnel>();
@@ -46,6 +55,12 @@ export class Gateway implements TunnelOpener {
     this.connectTimeoutMs = config.timeouts.backendConnect;
     this.responseTimeoutMs = config.timeouts.backendResponse;
     this.routes = new RouteTable(config.routes);
+    this.trustedProxies = new TrustedProxies(config.trustedProxies);
+    this.backendTls = {
+      rejectUnauthorized: config.backendTls.verify,
+      ca: config.backendTls.ca !== undefined ? readFileSync(config.backendTls.ca) : undefined,
+    };
+    this.secureContext = this.loadSecureContext();
     this.plainProxy = new PlainHttpProxy(
       {
         backendSkipped: (backend, detail) => this.logger.warn({ backend: backend.label, detail }, 'backend skipped'),
@@ -55,7 +70,24 @@ export class Gateway implements TunnelOpener {
       this.backendTls,
       this.responseTimeoutMs,
     );
-    this.server = createServer();
+    // The HTTP server never listens: the Listener accepts, reads PROXY headers and TLS, then hands sockets over.
+    this.server = createServer({
+      maxHeaderSize: config.limits.maxHeaderSize,
+      headersTimeout: config.timeouts.handshake,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.min(1000, config.timeouts.handshake),
+    });
+    this.listener = new Listener(
+      {
+        acceptProxyProtocol: config.acceptProxyProtocol,
+        trustedProxies: this.trustedProxies,
+        proxyProtocolTimeoutMs: config.timeouts.proxyProtocol,
+        maxConnections: config.limits.maxConnections,
+      },
+      this.server,
+      this.logger,
+      () => this.secureContext,
+    );
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket as Socket, head));
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.handleClientError(error, socket));
@@ -71,44 +103,57 @@ export class Gateway implements TunnelOpener {
     return this.routes.routes;
   }
 
-  listen(): Promise<AddressInfo> {
+  async listen(): Promise<AddressInfo> {
     const { host, port } = this.config.listen;
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', onError);
-        this.server.on('error', (error) => this.logger.error({ err: error }, 'listener error'));
-        const address = this.server.address() as AddressInfo;
-        this.logger.info({ address: address.address, port: address.port, routes: this.routes.routes.length }, 'listening');
-        resolve(address);
-      });
-    });
+    const address = await this.listener.listen(host, port);
+    this.logger.info({ address: address.address, port: address.port, routes: this.routes.routes.length, tls: this.secureContext !== undefined }, 'listening');
+    return address;
+  }
+
+  /** Reads the certificate and key again (SIGHUP); new connections use them, open ones keep theirs. */
+  reloadCertificate(): void {
+    this.secureContext = this.loadSecureContext();
+    this.logger.info('TLS certificate reloaded');
+  }
+
+  private loadSecureContext(): SecureContext | undefined {
+    const tls = this.config.tls;
+    if (tls === undefined) return undefined;
+    return createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
   }
 
   address(): AddressInfo | undefined {
-    const address = this.server.address();
+    const address = this.listener.server.address();
     return address !== null && typeof address === 'object' ? address : undefined;
   }
 
   /** Stops accepting, ends every tunnel and plain connection, and resolves once the listener is closed. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.listener.server.close(() => resolve());
       for (const tunnel of this.tunnels) tunnel.destroy('gateway closing');
       this.server.closeAllConnections();
       this.plainProxy.close();
     });
   }
 
-  private forwardedValues(req: IncomingMessage, clientAddress: string): ForwardedValues {
-    const encrypted = (req.socket as Socket & { encrypted?: boolean }).encrypted === true;
-    return { clientAddress, proto: encrypted ? 'https' : 'http', host: req.headers.host };
+  /** What the listener learned; sockets always have one, this default only guards the type. */
+  private contextOf(socket: Socket): ConnectionContext {
+    return (
+      connectionContext(socket) ?? {
+        clientAddress: plainAddress(socket.remoteAddress),
+        clientPort: socket.remotePort,
+        peerTrusted: false,
+        vpceId: undefined,
+        proxyHeader: undefined,
+      }
+    );
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Socket, bodyHead: Buffer): void {
     socket.on('error', ignoreSocketError);
-    const clientAddress = plainAddress(socket.remoteAddress);
+    const forwarding = decideForwarding(req, this.contextOf(socket), this.trustedProxies);
+    const clientAddress = forwarding.clientAddress;
     const verdict = validateHandshake(req);
     if (!verdict.ok) {
       this.rejectHandshake(socket, verdict.code, req, clientAddress);
@@ -120,7 +165,7 @@ export class Gateway implements TunnelOpener {
       this.rejectHandshake(socket, 'ERR_ROUTE_NOT_FOUND', req, clientAddress);
       return;
     }
-    const head = buildUpgradeRequestHead(req, this.forwardedValues(req, clientAddress));
+    const head = buildUpgradeRequestHead(req, forwarding);
     new UpgradeAttempt(socket, route, { clientAddress }, head, bodyHead, this).start();
   }
 
@@ -130,7 +175,8 @@ export class Gateway implements TunnelOpener {
   }
 
   private handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const clientAddress = plainAddress(req.socket.remoteAddress);
+    const forwarding = decideForwarding(req, this.contextOf(req.socket), this.trustedProxies);
+    const clientAddress = forwarding.clientAddress;
     // An Upgrade: websocket request that Node did not treat as an upgrade lacks
     // the Connection token: it is a broken handshake, not a plain request.
     if (isWebSocketRequest(req.headers)) {
@@ -146,7 +192,7 @@ export class Gateway implements TunnelOpener {
       this.plainProxy.answer(res, 'ERR_ROUTE_NOT_FOUND');
       return;
     }
-    this.plainProxy.forward(req, res, route, { clientAddress }, this.forwardedValues(req, clientAddress));
+    this.plainProxy.forward(req, res, route, { clientAddress }, forwarding);
   }
 
   private handleClientError(error: NodeJS.ErrnoException, socket: Duplex): void {

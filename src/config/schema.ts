@@ -9,6 +9,7 @@
  * 0.7 s without). valibot adds ~0.9 MB.
  */
 import * as v from 'valibot';
+import { parseCidr } from '../listener/trusted-proxies.js';
 import { parseBackendSpec, parseDuration, parseHostPort, type Parsed } from './parse-address.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -53,11 +54,67 @@ const BackendStringSchema = v.pipe(
 );
 const BackendSchema = v.lazy((input) => (typeof input === 'string' ? BackendStringSchema : BackendObjectSchema));
 
+export const HEALTH_CHECK_TYPES = ['tcp', 'http', 'websocket'] as const;
+
+/** Active health check settings, as the gateway reads them. */
+export interface HealthCheckConfig {
+  readonly type: (typeof HEALTH_CHECK_TYPES)[number];
+  /** http: the path that must answer 2xx; websocket: the handshake's path. Absent for tcp. */
+  readonly path?: string;
+  readonly interval: number;
+  readonly timeout: number;
+  readonly rise: number;
+  readonly fall: number;
+}
+
+const CheckCountSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100));
+
+/**
+ * An active health check (issue 6), HAProxy's `check inter rise fall` with its
+ * defaults (2s, 2, 3) and, as HAProxy does without `timeout check`, a timeout
+ * equal to the interval.
+ */
+const HealthCheckSchema = v.pipe(
+  v.strictObject({
+    type: v.picklist(HEALTH_CHECK_TYPES, `expected one of ${HEALTH_CHECK_TYPES.join(', ')}`),
+    path: v.optional(v.pipe(v.string(), v.regex(/^\/[!-~]*$/, 'a check path is "/" followed by visible ASCII characters'))),
+    interval: v.optional(DurationSchema, 2000),
+    timeout: v.optional(DurationSchema),
+    rise: v.optional(CheckCountSchema, 2),
+    fall: v.optional(CheckCountSchema, 3),
+  }),
+  v.forward(
+    v.partialCheck([['type'], ['path']], (check) => check.type !== 'tcp' || check.path === undefined, 'a tcp check has no path'),
+    ['path'],
+  ),
+  v.forward(v.check((check) => check.interval >= 10, 'the interval must be at least 10ms'), ['interval']),
+  v.forward(v.check((check) => check.timeout === undefined || check.timeout >= 1, 'the timeout must be at least 1ms'), ['timeout']),
+  v.transform((check): HealthCheckConfig => {
+    const common = { interval: check.interval, timeout: check.timeout ?? check.interval, rise: check.rise, fall: check.fall };
+    return check.type === 'tcp' ? { type: 'tcp', ...common } : { type: check.type, path: check.path ?? '/', ...common };
+  }),
+);
+
+/** Passive health (issue 6): on by default, like HAProxy's `observe layer4` with `on-error mark-down`. */
+const PassiveSchema = v.strictObject({
+  /** Consecutive connect failures or invalid responses that take a backend out of rotation; 0 turns this off. */
+  failures: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000)), 3),
+  /** How long it stays out before it is tried again. */
+  coolOff: v.optional(DurationSchema, 10_000),
+});
+
 const RouteSchema = v.strictObject({
   /** Path prefix, matched at a "/" boundary: "/chat" matches "/chat" and "/chat/x", not "/chatroom". */
   path: v.pipe(v.string(), v.startsWith('/', 'a route path must start with "/"')),
   backends: v.pipe(v.array(BackendSchema), v.minLength(1, 'a route needs at least one backend')),
   balance: v.optional(v.picklist(BALANCE_NAMES, `expected one of ${BALANCE_NAMES.join(', ')}`), 'round-robin'),
+  /** Send a PROXY protocol header to this route's backends (HAProxy's send-proxy / send-proxy-v2). */
+  sendProxyProtocol: v.optional(v.picklist(['v1', 'v2'], 'expected v1 or v2')),
+  /** Open tunnels allowed on this route; upgrades beyond it get 503 with Retry-After. */
+  maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** Active health check for this route's backends; overrides the top-level `healthCheck`. Off by default. */
+  healthCheck: v.optional(HealthCheckSchema),
+  passive: v.optional(PassiveSchema, {}),
 });
 
 const ListenStringSchema = parsedString((text) => parseHostPort(text, true));
@@ -67,16 +124,53 @@ const ListenObjectSchema = v.strictObject({
 });
 const ListenSchema = v.lazy((input) => (typeof input === 'string' ? ListenStringSchema : ListenObjectSchema));
 
+const CidrSchema = v.pipe(
+  v.string(),
+  v.check((text) => parseCidr(text) !== undefined, 'expected an address or CIDR range such as 10.0.0.0/8 or ::1'),
+);
+
+const PositiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
+
 export const GatewayConfigSchema = v.strictObject({
   listen: v.optional(ListenSchema, { host: '0.0.0.0', port: 8080 }),
   routes: v.pipe(v.array(RouteSchema), v.minLength(1, 'at least one route is needed')),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`), 'info'),
+  /** The active health check of every route that does not set its own (`--health-check`). */
+  healthCheck: v.optional(HealthCheckSchema),
+  /** The admin API's own listener (`--admin`); off when absent. Never the public listener. */
+  admin: v.optional(ListenSchema),
+  /** Every connection starts with a PROXY protocol v1/v2 header (behind an ELB/NLB with proxy protocol on). */
+  acceptProxyProtocol: v.optional(v.boolean(), false),
+  /** Peers whose PROXY headers and forwarding headers (X-Forwarded-*, Forwarded) are believed. Default: none. */
+  trustedProxies: v.optional(v.array(CidrSchema), []),
+  /** Terminate TLS on the listener (wss://, https://): PEM file paths. */
+  tls: v.optional(v.strictObject({ cert: v.pipe(v.string(), v.minLength(1)), key: v.pipe(v.string(), v.minLength(1)) })),
+  /** For wss:// and https:// backends: a PEM CA file to trust, and whether to verify at all. */
+  backendTls: v.optional(
+    v.strictObject({ ca: v.optional(v.pipe(v.string(), v.minLength(1))), verify: v.optional(v.boolean(), true) }),
+    {},
+  ),
+  limits: v.optional(
+    v.strictObject({
+      /** Open client connections in all; beyond it connections are closed at accept. */
+      maxConnections: v.optional(PositiveInteger),
+      /** Open tunnels per real client address (after PROXY protocol); beyond it 503. */
+      maxConnectionsPerClient: v.optional(PositiveInteger),
+      /** Request head size; larger heads get 431 (Node's default is 16 KiB). */
+      maxHeaderSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(1024 * 1024)), 16 * 1024),
+    }),
+    {},
+  ),
   timeouts: v.optional(
     v.strictObject({
       /** TCP connect to a backend; a backend that does not connect in time is skipped. */
       backendConnect: v.optional(DurationSchema, 5000),
       /** From the request being sent until the backend's response head is complete (504 after). */
       backendResponse: v.optional(DurationSchema, 30_000),
+      /** A client's whole request head must arrive within this (slowloris); 408 after. */
+      handshake: v.optional(DurationSchema, 10_000),
+      /** A PROXY protocol header must arrive within this after accept. */
+      proxyProtocol: v.optional(DurationSchema, 5000),
     }),
     {},
   ),
@@ -89,3 +183,4 @@ export type GatewayConfig = v.InferOutput<typeof GatewayConfigSchema>;
 export type RouteConfig = GatewayConfig['routes'][number];
 export type BackendConfig = RouteConfig['backends'][number];
 export type LogLevel = GatewayConfig['logLevel'];
+export type PassiveConfig = RouteConfig['passive'];

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import type { Forwarding } from './forwarded.js';
 
 /**
  * Connection-specific headers (RFC 9110 7.6.1) never pass a proxy; the upgrade
- * pair is written again by us. The X-Forwarded-* trio is replaced, not
- * appended to: wsgate trusts no client-sent forwarding header by default.
+ * pair is written again by us. Forwarding headers are written again from the
+ * `Forwarding` decision (kept and extended only from trusted peers).
  */
 const DROPPED = new Set([
   'connection',
@@ -17,15 +18,8 @@ const DROPPED = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
+  'forwarded',
 ]);
-
-/** What the gateway tells the backend about the original request. */
-export interface ForwardedValues {
-  readonly clientAddress: string;
-  /** "http" or "https": the scheme the client used to reach wsgate. */
-  readonly proto: string;
-  readonly host: string | undefined;
-}
 
 /** "::ffff:1.2.3.4" is how Node reports IPv4 peers on a dual-stack socket; backends expect "1.2.3.4". */
 export function plainAddress(address: string | undefined): string {
@@ -50,28 +44,30 @@ function connectionOptions(connection: string | undefined): Set<string> | undefi
  * extensions, cookies and Origin intact), minus hop-by-hop headers, plus the
  * upgrade pair and X-Forwarded-*. Built as one string so it goes out in one write.
  */
-export function buildUpgradeRequestHead(req: IncomingMessage, forwarded: ForwardedValues): string {
+export function buildUpgradeRequestHead(req: IncomingMessage, forwarded: Forwarding): string {
   const extraDropped = connectionOptions(req.headers.connection);
   const raw = req.rawHeaders;
   let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (DROPPED.has(lower) || extraDropped?.has(lower)) continue;
+    if (DROPPED.has(lower) || extraDropped?.has(lower) || (lower === 'x-real-ip' && !forwarded.trusted)) continue;
     head += `${name}: ${raw[i + 1] as string}\r\n`;
   }
   head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
-  head += `X-Forwarded-For: ${forwarded.clientAddress}\r\nX-Forwarded-Proto: ${forwarded.proto}\r\n`;
-  if (forwarded.host !== undefined) head += `X-Forwarded-Host: ${forwarded.host}\r\n`;
+  head += `X-Forwarded-For: ${forwarded.xForwardedFor}\r\nX-Forwarded-Proto: ${forwarded.xForwardedProto}\r\n`;
+  if (forwarded.xForwardedHost !== undefined) head += `X-Forwarded-Host: ${forwarded.xForwardedHost}\r\n`;
+  head += `Forwarded: ${forwarded.forwarded}\r\n`;
   return `${head}\r\n`;
 }
 
-/** The same X-Forwarded-* values as headers for http-proxy, which overwrites rather than appends. */
-export function forwardedHeaders(forwarded: ForwardedValues): Record<string, string> {
+/** The same forwarding headers for http-proxy's outgoing request (set, never appended). */
+export function forwardedHeaders(forwarded: Forwarding): Record<string, string> {
   const headers: Record<string, string> = {
-    'x-forwarded-for': forwarded.clientAddress,
-    'x-forwarded-proto': forwarded.proto,
+    'x-forwarded-for': forwarded.xForwardedFor,
+    'x-forwarded-proto': forwarded.xForwardedProto,
+    forwarded: forwarded.forwarded,
   };
-  if (forwarded.host !== undefined) headers['x-forwarded-host'] = forwarded.host;
+  if (forwarded.xForwardedHost !== undefined) headers['x-forwarded-host'] = forwarded.xForwardedHost;
   return headers;
 }

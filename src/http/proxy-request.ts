@@ -5,7 +5,8 @@ import type { FailureCode } from '../errors.js';
 import { FAILURES } from '../errors.js';
 import type { Route } from '../routing/route-table.js';
 import type { Backend, SelectionContext } from '../upstream/backend.js';
-import { forwardedHeaders, type ForwardedValues } from '../handshake/upstream-request.js';
+import type { Forwarding } from '../handshake/forwarded.js';
+import { forwardedHeaders } from '../handshake/upstream-request.js';
 
 /** Errors that mean the request never reached the backend, so another may take it. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -31,6 +32,8 @@ export class PlainHttpProxy {
   private readonly proxy: httpProxy;
   private readonly httpAgent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
   private readonly httpsAgent: HttpsAgent;
+  /** Requests whose client-sent X-Real-IP must not reach the backend (options.headers can set, not remove). */
+  private readonly untrusted = new WeakSet<IncomingMessage>();
 
   constructor(
     private readonly events: PlainRequestEvents,
@@ -41,10 +44,14 @@ export class PlainHttpProxy {
     this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: false, proxyTimeout: responseTimeoutMs });
     // Errors arrive through the per-call callback; this guard only keeps a stray one from crashing the process.
     this.proxy.on('error', () => {});
+    this.proxy.on('proxyReq', (proxyReq, req) => {
+      if (this.untrusted.has(req)) proxyReq.removeHeader('x-real-ip');
+    });
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, route: Route, selection: SelectionContext, forwarded: ForwardedValues): void {
+  forward(req: IncomingMessage, res: ServerResponse, route: Route, selection: SelectionContext, forwarded: Forwarding): void {
     const tried = new Set<Backend>();
+    if (!forwarded.trusted) this.untrusted.add(req);
     const headers = forwardedHeaders(forwarded);
     const attempt = (): void => {
       const backend = route.pool.selectBackend(selection, tried);

@@ -8,8 +8,8 @@ import {
   buildUpgradeRequestHead,
   forwardedHeaders,
   plainAddress,
-  type ForwardedValues,
 } from '../../src/handshake/upstream-request.js';
+import type { Forwarding } from '../../src/handshake/forwarded.js';
 
 /**
  * A real HTTP server on 127.0.0.1 whose 'upgrade' events are handed out in
@@ -79,7 +79,19 @@ async function capture(lines: readonly string[]): Promise<{ req: IncomingMessage
 }
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-const FORWARDED: ForwardedValues = { clientAddress: '203.0.113.7', proto: 'http', host: 'gateway.example:8080' };
+/** What decideForwarding gives for an untrusted peer (see forwarded.test.ts for the decision itself). */
+function untrusted(clientAddress: string, proto: string, host: string | undefined): Forwarding {
+  const node = clientAddress.includes(':') ? `"[${clientAddress}]"` : clientAddress;
+  return {
+    clientAddress,
+    xForwardedFor: clientAddress,
+    xForwardedProto: proto,
+    xForwardedHost: host,
+    forwarded: `for=${node};proto=${proto}${host !== undefined ? `;host="${host}"` : ''}`,
+    trusted: false,
+  };
+}
+const FORWARDED = untrusted('203.0.113.7', 'http', 'gateway.example:8080');
 
 describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
   test('keeps order and spelling, drops hop-by-hop, replaces X-Forwarded-*', async () => {
@@ -125,6 +137,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
         'X-Forwarded-For: 203.0.113.7\r\n' +
         'X-Forwarded-Proto: http\r\n' +
         'X-Forwarded-Host: gateway.example:8080\r\n' +
+        'Forwarded: for=203.0.113.7;proto=http;host="gateway.example:8080"\r\n' +
         '\r\n',
     );
   });
@@ -141,7 +154,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
       'Sec-WebSocket-Extensions: x-custom; a=1',
     ]);
     assert.equal(
-      buildUpgradeRequestHead(req, { clientAddress: '::1', proto: 'https', host: undefined }),
+      buildUpgradeRequestHead(req, untrusted('::1', 'https', undefined)),
       'GET / HTTP/1.1\r\n' +
         'Host: h\r\n' +
         'Sec-WebSocket-Protocol: one\r\n' +
@@ -152,6 +165,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
         'Upgrade: websocket\r\n' +
         'X-Forwarded-For: ::1\r\n' +
         'X-Forwarded-Proto: https\r\n' +
+        'Forwarded: for="[::1]";proto=https\r\n' +
         '\r\n',
     );
   });
@@ -178,6 +192,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
         'X-Forwarded-For: 203.0.113.7\r\n' +
         'X-Forwarded-Proto: http\r\n' +
         'X-Forwarded-Host: gateway.example:8080\r\n' +
+        'Forwarded: for=203.0.113.7;proto=http;host="gateway.example:8080"\r\n' +
         '\r\n',
     );
   });
@@ -191,7 +206,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
       'x-forwarded-for: 2.2.2.2, 3.3.3.3',
       'Upgrade: websocket',
     ]);
-    const head = buildUpgradeRequestHead(req, { clientAddress: '10.0.0.9', proto: 'http', host: 'h' });
+    const head = buildUpgradeRequestHead(req, untrusted('10.0.0.9', 'http', 'h'));
     const forwardedLines = head.split('\r\n').filter((line) => line.toLowerCase().startsWith('x-forwarded-'));
     assert.deepEqual(forwardedLines, ['X-Forwarded-For: 10.0.0.9', 'X-Forwarded-Proto: http', 'X-Forwarded-Host: h']);
   });
@@ -219,7 +234,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
       'Origin: http://example.com',
       'X-Forwarded-For: 6.6.6.6',
     ]);
-    const head = buildUpgradeRequestHead(req, { clientAddress: '198.51.100.2', proto: 'https', host: 'front.example' });
+    const head = buildUpgradeRequestHead(req, untrusted('198.51.100.2', 'https', 'front.example'));
     const client = net.connect(port, '127.0.0.1');
     client.on('error', () => undefined);
     await once(client, 'connect');
@@ -242,6 +257,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
       'X-Forwarded-For', '198.51.100.2',
       'X-Forwarded-Proto', 'https',
       'X-Forwarded-Host', 'front.example',
+      'Forwarded', 'for=198.51.100.2;proto=https;host="front.example"',
     ]);
   });
 
@@ -270,17 +286,19 @@ describe('plainAddress', () => {
 });
 
 describe('forwardedHeaders', () => {
-  test('the trio, lower-case, for http-proxy', () => {
+  test('the trio and Forwarded, lower-case, for http-proxy', () => {
     assert.deepEqual(forwardedHeaders(FORWARDED), {
       'x-forwarded-for': '203.0.113.7',
       'x-forwarded-proto': 'http',
       'x-forwarded-host': 'gateway.example:8080',
+      forwarded: 'for=203.0.113.7;proto=http;host="gateway.example:8080"',
     });
   });
   test('no host, no X-Forwarded-Host', () => {
-    assert.deepEqual(forwardedHeaders({ clientAddress: '::1', proto: 'https', host: undefined }), {
+    assert.deepEqual(forwardedHeaders(untrusted('::1', 'https', undefined)), {
       'x-forwarded-for': '::1',
       'x-forwarded-proto': 'https',
+      forwarded: 'for="[::1]";proto=https',
     });
   });
 });

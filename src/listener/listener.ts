@@ -1,0 +1,123 @@
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { plainAddress } from '../handshake/upstream-request.js';
+import type { Logger } from '../observability/logger.js';
+import { setConnectionContext, type ConnectionContext } from './connection-context.js';
+import type { ProxyProtocolHeader } from './proxy-protocol.js';
+import { readProxyHeader } from './read-proxy-header.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+
+export interface ListenerSettings {
+  /** Every connection must start with a PROXY protocol v1 or v2 header (a per-listener setting: never guessed). */
+  readonly acceptProxyProtocol: boolean;
+  readonly trustedProxies: TrustedProxies;
+  readonly proxyProtocolTimeoutMs: number;
+  /** Connections beyond this many are closed at once (not accepted). */
+  readonly maxConnections: number | undefined;
+}
+
+function clientOf(header: ProxyProtocolHeader): { address: string; port: number } | undefined {
+  return header.command === 'proxy' && (header.family === 'tcp4' || header.family === 'tcp6') ? header.source : undefined;
+}
+
+/**
+ * The first stage of every connection: TCP accept, then (when configured) the
+ * PROXY protocol header, then TLS, and only then HTTP. It records what it
+ * learned in the connection context and hands the socket to the HTTP server,
+ * which never listens itself.
+ */
+export class Listener {
+  readonly server: Server;
+
+  constructor(
+    private readonly settings: ListenerSettings,
+    private readonly http: HttpServer,
+    private readonly logger: Logger,
+    /** The TLS context for new connections (swapped on certificate reload), or undefined for plain TCP. */
+    private readonly secureContext: () => SecureContext | undefined,
+  ) {
+    // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    if (settings.maxConnections !== undefined) this.server.maxConnections = settings.maxConnections;
+    this.server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.logger.warn({ client: plainAddress(data?.remoteAddress), limit: settings.maxConnections }, 'connection refused: global connection limit reached'),
+    );
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        this.server.on('error', (error) => this.logger.error({ err: error }, 'listener error'));
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ err: error.code ?? error.message }, 'client socket error before HTTP'));
+    const peer = plainAddress(socket.remoteAddress);
+    const peerTrusted = this.settings.trustedProxies.has(peer);
+    if (!this.settings.acceptProxyProtocol) {
+      this.handOver(socket, { clientAddress: peer, clientPort: socket.remotePort, peerTrusted, vpceId: undefined, proxyHeader: undefined }, undefined);
+      return;
+    }
+    if (!peerTrusted) {
+      // proxy-protocol.txt 7 (security): a header is only believed from a known balancer.
+      this.logger.warn({ peer }, 'connection refused: PROXY protocol expected, but the peer is not in --trusted-proxies');
+      socket.destroy();
+      return;
+    }
+    readProxyHeader(socket, this.settings.proxyProtocolTimeoutMs, (outcome) => {
+      if (outcome.kind === 'error') {
+        if (outcome.code === 'closed-before-header' && outcome.bytes === 0) {
+          // A TCP health check: connect, then close without a byte. Routine.
+          this.logger.debug({ peer }, 'connection closed before any byte (TCP health check)');
+        } else if (outcome.code === 'not-proxy') {
+          this.logger.warn({ peer, code: outcome.code }, 'connection without a PROXY header: is PROXY protocol enabled on the load balancer?');
+        } else {
+          this.logger.warn({ peer, code: outcome.code, detail: outcome.message }, 'invalid PROXY header');
+        }
+        socket.destroy();
+        return;
+      }
+      const header = outcome.header;
+      // A LOCAL header (NLB health checks) carries no client: the connection's own address stands.
+      const client = clientOf(header);
+      this.handOver(socket, {
+        clientAddress: client !== undefined ? plainAddress(client.address) : peer,
+        clientPort: client !== undefined ? client.port : socket.remotePort,
+        peerTrusted,
+        vpceId: header.awsVpceId,
+        proxyHeader: header,
+      }, outcome.rest);
+    });
+  }
+
+  /** `rest`: bytes read past a PROXY header, which the next stage must see first. */
+  private handOver(socket: Socket, context: ConnectionContext, rest: Buffer | undefined): void {
+    const secureContext = this.secureContext();
+    if (secureContext === undefined) {
+      setConnectionContext(socket, context);
+      this.http.emit('connection', socket);
+      // The HTTP server reads the socket's handle directly (parser.consume), so
+      // bytes put back with unshift() would never reach it: hand them to its
+      // data listener instead, before any newer bytes can arrive.
+      if (rest !== undefined && rest.length > 0) socket.emit('data', rest);
+      if (socket.isPaused()) socket.resume();
+      return;
+    }
+    // TLS after the PROXY header (the header is never encrypted): bytes buffered
+    // in the socket are replayed into the TLS socket when it wraps it.
+    if (rest !== undefined && rest.length > 0) socket.unshift(rest);
+    const tlsSocket = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+    tlsSocket.on('error', (error: NodeJS.ErrnoException) =>
+      this.logger.debug({ client: context.clientAddress, err: error.code ?? error.message }, 'TLS error'),
+    );
+    setConnectionContext(tlsSocket, context);
+    if (socket.isPaused()) socket.resume();
+    this.http.emit('connection', tlsSocket);
+  }
+}
