@@ -219,3 +219,34 @@ describe('PROXY protocol out (send-proxy)', () => {
     });
   }
 });
+
+describe('PROXY protocol out for plain HTTP', () => {
+  test('each plain request goes on its own connection that starts with a PROXY header', async () => {
+    const received: Array<{ header: ProxyProtocolHeader; request: string }> = [];
+    const backend = createServer((socket: Socket) => {
+      socket.on('error', () => {});
+      let buffer = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        const result = decodeProxyHeader(buffer);
+        if (result.kind !== 'done' || !buffer.includes('\r\n\r\n', result.length)) return;
+        received.push({ header: result.header, request: buffer.subarray(result.length).toString('latin1') });
+        socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const gw = await startGateway({ routes: [{ path: '/', backends: [`127.0.0.1:${(backend.address() as AddressInfo).port}`], sendProxyProtocol: 'v1' }] });
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`http://${gw.host}/plain/${i}`);
+      assert.equal(await response.text(), 'ok');
+    }
+    assert.equal(received.length, 3);
+    for (const [i, { header, request }] of received.entries()) {
+      assert.ok(header.family === 'tcp4');
+      assert.equal(header.source.address, '127.0.0.1');
+      assert.match(request, new RegExp(`^GET /plain/${i} HTTP/1\\.1\\r\\n`));
+    }
+    await gw.close();
+    backend.close();
+  });
+});
