@@ -12,9 +12,15 @@ export const FAILURES = {
   ERR_HANDSHAKE_WS_VERSION_MISSING: { status: 400, message: 'Missing Sec-WebSocket-Version header' },
   ERR_HANDSHAKE_WS_VERSION: { status: 426, message: 'Unsupported Sec-WebSocket-Version: only 13 is supported' },
   ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route matches this request' },
+  ERR_ROUTE_BAD_PATH: { status: 400, message: 'Invalid request path: malformed percent-encoding, bytes that are not UTF-8, or NUL' },
+  ERR_ROUTE_FORBIDDEN: { status: 403, message: 'This route only accepts connections through an allowed VPC endpoint' },
+  ERR_LIMIT_ROUTE: { status: 503, message: 'The route has reached its connection limit' },
+  ERR_LIMIT_CLIENT: { status: 503, message: 'Too many connections from this client address' },
   ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'No backend of the route could be reached' },
+  ERR_UPSTREAM_NO_HEALTHY: { status: 503, message: 'Every backend of the route is out of rotation (down or draining)' },
   ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'The backend sent an invalid or incomplete response' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The backend did not answer in time' },
+  ERR_GATEWAY_DRAINING: { status: 503, message: 'This gateway is shutting down: connect again (through the load balancer)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type FailureCode = keyof typeof FAILURES;

@@ -33,6 +33,8 @@ export function superviseWorkers(count: number, logger: Logger): SupervisorHandl
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   let stopping = false;
   let failedStart = false;
+  /** A second signal killed the workers before their drain ended. */
+  let forced = false;
   const startedAt = new Map<Worker, number>();
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
@@ -46,7 +48,7 @@ export function superviseWorkers(count: number, logger: Logger): SupervisorHandl
     const lived = Date.now() - (startedAt.get(worker) ?? 0);
     startedAt.delete(worker);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) resolveDone(failedStart ? 1 : 0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) resolveDone(failedStart || forced ? 1 : 0);
       return;
     }
     if (code === 1 || code === 2) {
@@ -63,18 +65,22 @@ export function superviseWorkers(count: number, logger: Logger): SupervisorHandl
 
   const stop = (reason: string): void => {
     if (stopping) {
-      // A second signal: no more waiting.
+      // A second signal: no more waiting for the workers' drain; exit 1, as a single process does.
+      forced = true;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
       return;
     }
     stopping = true;
     logger.info({ reason, workers: Object.keys(cluster.workers ?? {}).length }, 'stopping workers');
     const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) resolveDone(failedStart ? 1 : 0);
+    if (workers.length === 0) resolveDone(failedStart || forced ? 1 : 0);
     for (const worker of workers) worker?.process.kill('SIGTERM');
   };
 
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   for (let i = 0; i < count; i++) fork();
   logger.info({ workers: count }, 'started workers');

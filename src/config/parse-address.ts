@@ -13,6 +13,10 @@ export interface HostPort {
 
 export interface BackendSpec extends HostPort {
   tls: boolean;
+  /** From "ID@address": the backend's opaque id (sticky cookies, session ids). */
+  id?: string;
+  /** From "address*WEIGHT". */
+  weight?: number;
 }
 
 function parsePort(text: string): number | undefined {
@@ -41,9 +45,33 @@ const SCHEMES: Readonly<Record<string, { tls: boolean; defaultPort: number }>> =
   'https:': { tls: true, defaultPort: 443 },
 };
 
-/** A backend: "host:port", "ws://host:port", "http://host:port" (and wss/https for TLS). */
+const BACKEND_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A backend as flags write it: "[ID@]ADDRESS[*WEIGHT]", where ADDRESS is
+ * "host:port", "ws://host:port" or "http://host:port" (wss/https for TLS):
+ * "b1@10.0.0.5:3000*2". The id is what sticky cookies and session ids name.
+ */
 export function parseBackendSpec(text: string): Parsed<BackendSpec> {
-  const trimmed = text.trim();
+  let rest = text.trim();
+  // An id has no ":" or "/", so "ws://user@h:1" (userinfo) is never read as one.
+  const at = rest.indexOf('@');
+  const id = at > 0 && BACKEND_ID.test(rest.slice(0, at)) ? rest.slice(0, at) : undefined;
+  if (id !== undefined) rest = rest.slice(at + 1);
+  let weight: number | undefined;
+  const star = rest.lastIndexOf('*');
+  if (star !== -1) {
+    const weightText = rest.slice(star + 1);
+    weight = /^\d{1,4}$/.test(weightText) ? Number(weightText) : NaN;
+    if (!(weight >= 1 && weight <= 1000)) return { ok: false, error: `"${weightText}" in "${text}" is not a weight (1 to 1000)` };
+    rest = rest.slice(0, star);
+  }
+  const address = parseBackendAddress(rest, text);
+  if (!address.ok) return address;
+  return { ok: true, value: { ...address.value, ...(id === undefined ? {} : { id }), ...(weight === undefined ? {} : { weight }) } };
+}
+
+function parseBackendAddress(trimmed: string, text: string): Parsed<BackendSpec> {
   const schemeEnd = trimmed.indexOf('://');
   if (schemeEnd === -1) {
     const hostPort = parseHostPort(trimmed);

@@ -11,6 +11,7 @@
 import * as v from 'valibot';
 import { parseCidr } from '../listener/trusted-proxies.js';
 import { parseBackendSpec, parseDuration, parseHostPort, type Parsed } from './parse-address.js';
+import { BackendIdSecretSchema, DefaultsSchema, ROUTE_ENTRIES } from './route-schema.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BALANCE_NAMES = ['round-robin', 'least-conn', 'random', 'hash'] as const;
@@ -50,7 +51,7 @@ const BackendObjectSchema = v.strictObject({
  */
 const BackendStringSchema = v.pipe(
   parsedString(parseBackendSpec),
-  v.transform((spec): { host: string; port: number; tls: boolean; id?: string; weight: number } => ({ ...spec, weight: 1 })),
+  v.transform((spec): { host: string; port: number; tls: boolean; id?: string; weight: number } => ({ weight: 1, ...spec })),
 );
 const BackendSchema = v.lazy((input) => (typeof input === 'string' ? BackendStringSchema : BackendObjectSchema));
 
@@ -104,14 +105,16 @@ const PassiveSchema = v.strictObject({
 });
 
 const RouteSchema = v.strictObject({
-  /** Path prefix, matched at a "/" boundary: "/chat" matches "/chat" and "/chat/x", not "/chatroom". */
-  path: v.pipe(v.string(), v.startsWith('/', 'a route path must start with "/"')),
+  /** Match conditions, rewrites, hashOn, stickyCookie, sessionAffinity (issue 4; route-schema.ts). */
+  ...ROUTE_ENTRIES,
   backends: v.pipe(v.array(BackendSchema), v.minLength(1, 'a route needs at least one backend')),
   balance: v.optional(v.picklist(BALANCE_NAMES, `expected one of ${BALANCE_NAMES.join(', ')}`), 'round-robin'),
   /** Send a PROXY protocol header to this route's backends (HAProxy's send-proxy / send-proxy-v2). */
   sendProxyProtocol: v.optional(v.picklist(['v1', 'v2'], 'expected v1 or v2')),
   /** Open tunnels allowed on this route; upgrades beyond it get 503 with Retry-After. */
   maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** PrivateLink: only connections whose PROXY v2 header names one of these VPC endpoints (TLV 0xEA); others get 403. */
+  allowedVpceIds: v.optional(v.array(v.pipe(v.string(), v.regex(/^vpce-[0-9a-z]+$/, 'expected a VPC endpoint id such as vpce-0123abcd')))),
   /** Active health check for this route's backends; overrides the top-level `healthCheck`. Off by default. */
   healthCheck: v.optional(HealthCheckSchema),
   passive: v.optional(PassiveSchema, {}),
@@ -131,10 +134,56 @@ const CidrSchema = v.pipe(
 
 const PositiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
 
+/** A duration where 0 turns the feature off, else at least `minMs` (and at most `maxMs`). */
+function optionalPeriod(minMs: number, maxMs: number) {
+  return v.pipe(
+    DurationSchema,
+    v.check((ms) => ms === 0 || (ms >= minMs && ms <= maxMs), `expected 0 (off) or a duration from ${minMs} ms to ${maxMs} ms`),
+  );
+}
+
+/** Keep-alive and idle limits of open tunnels (issue 5). */
+const TunnelsSchema = v.pipe(
+  v.strictObject({
+    /** Ping a client whose tunnel has been quiet this long (a CLB counts data only); 0: off, as in HAProxy and nginx. */
+    pingInterval: v.optional(optionalPeriod(100, 3_600_000), 0),
+    /** Close a tunnel quiet this long with a Close 1001 at a message boundary; 0: off. */
+    idleTimeout: v.optional(optionalPeriod(100, 7 * 86_400_000), 0),
+    /** TCP keep-alive initial delay on both sockets (an NLB counts probes; Linux's own is 7200 s); 0: off. The kernel counts seconds. */
+    tcpKeepAlive: v.optional(optionalPeriod(1000, 32_767_000), 30_000),
+  }),
+  v.forward(
+    v.check(
+      (t) => t.idleTimeout === 0 || t.pingInterval === 0 || t.idleTimeout > t.pingInterval,
+      'idleTimeout must be longer than pingInterval, or no ping is ever sent before a tunnel counts as idle',
+    ),
+    ['idleTimeout'],
+  ),
+);
+
+/** Graceful drain on SIGTERM/SIGINT or `gateway.drain()` (issue 6). */
+const DrainSchema = v.strictObject({
+  /** How long open tunnels keep running after the drain starts. */
+  timeout: v.optional(DurationSchema, 30_000),
+  /** The closes of the tunnels left after `timeout` are spread evenly over this window (0: all at once). */
+  closeSpread: v.optional(DurationSchema, 0),
+});
+
+/** wsgate's own health endpoint for the balancer's HTTP check (issue 5), or `false` for none. */
+const HealthPathSchema = v.union(
+  // No query or fragment: the request's query string is ignored when matching.
+  [v.literal(false), v.pipe(v.string(), v.regex(/^\/[!-"$->@-~]*$/, 'a health path is "/" followed by visible ASCII characters except "?" and "#", or false'))],
+  'expected a path such as "/healthz", or false',
+);
+
 export const GatewayConfigSchema = v.strictObject({
   listen: v.optional(ListenSchema, { host: '0.0.0.0', port: 8080 }),
   routes: v.pipe(v.array(RouteSchema), v.minLength(1, 'at least one route is needed')),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`), 'info'),
+  /** balance, hashOn, stickyCookie, sessionAffinity for routes that do not set their own (issue 4). */
+  defaults: v.optional(DefaultsSchema),
+  /** Keys the HMAC that derives backend ids (sticky cookie values) from addresses; without it ids are a plain hash. */
+  backendIdSecret: v.optional(BackendIdSecretSchema),
   /** The active health check of every route that does not set its own (`--health-check`). */
   healthCheck: v.optional(HealthCheckSchema),
   /** The admin API's own listener (`--admin`); off when absent. Never the public listener. */
@@ -174,6 +223,12 @@ export const GatewayConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Keep-alive pings, idle timeout and TCP keep-alive of open tunnels (issue 5). */
+  tunnels: v.optional(TunnelsSchema, {}),
+  /** Graceful drain (issue 6). */
+  drain: v.optional(DrainSchema, {}),
+  /** A plain GET/HEAD of this path is answered by wsgate: 200 while serving, 503 while draining. */
+  healthPath: v.optional(HealthPathSchema, '/healthz'),
 });
 
 /** What users write (defaults optional, strings allowed where parsed). */

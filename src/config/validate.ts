@@ -1,5 +1,7 @@
 import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
+import { applyRouteDefaults } from './apply-route-defaults.js';
+import { routeProblems } from './check-routes.js';
 import { GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './schema.js';
 
 function deepFreeze<T>(value: T): T {
@@ -18,14 +20,33 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
 }
 
 /**
- * Validates a raw configuration and returns a new, frozen one with defaults
- * filled in; the caller's object is never changed. Throws ConfigError listing
- * every problem as "source: path: what was expected".
+ * Where a problem comes from, for its message: a name ("flags", "config"), or
+ * for files a function of the path giving "file:line:column".
  */
-export function validateConfig(input: GatewayConfigInput | unknown, source = 'config'): GatewayConfig {
-  const result = v.safeParse(GatewayConfigSchema, input);
+export type ProblemSource = string | ((path: ReadonlyArray<string | number>) => string);
+
+function problem(source: ProblemSource, path: ReadonlyArray<string | number>, message: string): string {
+  const where = typeof source === 'string' ? source : source(path);
+  return `${where}: ${path.length === 0 ? '(top level)' : path.join('.')}: ${message}`;
+}
+
+/**
+ * Validates a raw configuration and returns a new, frozen one with defaults
+ * filled in (`defaults` copied into routes first: apply-route-defaults.ts);
+ * the caller's object is never changed. Throws ConfigError listing every
+ * problem as "source: path: what was expected".
+ */
+export function validateConfig(input: GatewayConfigInput | unknown, source: ProblemSource = 'config'): GatewayConfig {
+  const result = v.safeParse(GatewayConfigSchema, applyRouteDefaults(input));
   if (!result.success) {
-    const problems = result.issues.map((issue) => `${source}: ${v.getDotPath(issue) ?? '(top level)'}: ${describeIssue(issue)}`);
+    const problems = result.issues.map((issue) =>
+      problem(source, issue.path?.map((item) => item.key as string | number) ?? [], describeIssue(issue)),
+    );
+    throw new ConfigError(problems.join('\n'), problems);
+  }
+  const crossField = routeProblems(result.output);
+  if (crossField.length > 0) {
+    const problems = crossField.map((found) => problem(source, found.path, found.message));
     throw new ConfigError(problems.join('\n'), problems);
   }
   return deepFreeze(structuredClone(result.output));

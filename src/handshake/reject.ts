@@ -14,9 +14,17 @@ export function buildRejection(code: FailureCode, extraHeaders: Readonly<Record<
   return `${head}\r\n${body}`;
 }
 
-/** Extra headers some rejections must carry (RFC 6455 4.2.2: 426 names the versions we speak). */
+/**
+ * Extra headers some rejections must carry (RFC 6455 4.2.2: 426 names the versions we speak).
+ * A 503 for a pool with nothing in rotation says when to try again (RFC 9110 10.2.3): the
+ * shortest hint, since a check, a cool-off or an operator can bring a backend back at any moment.
+ */
 export function rejectionHeaders(code: FailureCode): Record<string, string> {
-  return code === 'ERR_HANDSHAKE_WS_VERSION' ? { 'Sec-WebSocket-Version': '13' } : {};
+  if (code === 'ERR_HANDSHAKE_WS_VERSION') return { 'Sec-WebSocket-Version': '13' };
+  if (code === 'ERR_UPSTREAM_NO_HEALTHY' || code === 'ERR_LIMIT_ROUTE' || code === 'ERR_LIMIT_CLIENT') return { 'Retry-After': '1' };
+  // Draining (issue 6): the balancer sends the retry to another instance once its health check sees the 503.
+  if (code === 'ERR_GATEWAY_DRAINING') return { 'Retry-After': '1' };
+  return {};
 }
 
 /**

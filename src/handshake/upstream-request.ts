@@ -44,10 +44,11 @@ function connectionOptions(connection: string | undefined): Set<string> | undefi
  * extensions, cookies and Origin intact), minus hop-by-hop headers, plus the
  * upgrade pair and X-Forwarded-*. Built as one string so it goes out in one write.
  */
-export function buildUpgradeRequestHead(req: IncomingMessage, forwarded: Forwarding): string {
+export function buildUpgradeRequestHead(req: IncomingMessage, forwarded: Forwarding, target?: string): string {
   const extraDropped = connectionOptions(req.headers.connection);
   const raw = req.rawHeaders;
-  let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+  // `target`: the path a route rewrote (issue 4); otherwise the client's target as sent.
+  let head = `${req.method ?? 'GET'} ${target ?? req.url ?? '/'} HTTP/1.1\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();

@@ -1,45 +1,48 @@
 import type { RouteConfig } from '../config/schema.js';
-import { BackendPool } from '../upstream/pool.js';
+import type { BackendPoolOptions } from '../upstream/pool.js';
+import { compileRoute, type Route } from './compile-route.js';
+import { RequestFacts } from './request-facts.js';
 
-/** A route ready to serve: its match rule compiled, its pool built. */
-export interface Route {
-  /** Position in the configuration, for logs and metrics. */
-  readonly index: number;
-  /** The prefix as written, for logs. */
-  readonly name: string;
-  readonly pathPrefix: string;
-  readonly pool: BackendPool;
-}
-
-/** A prefix matches at a "/" boundary: "/chat" matches "/chat" and "/chat/x", never "/chatroom". */
-export function prefixMatches(prefix: string, path: string): boolean {
-  if (!path.startsWith(prefix)) return false;
-  return path.length === prefix.length || prefix.endsWith('/') || path.charCodeAt(prefix.length) === 0x2f;
-}
+export type { Route } from './compile-route.js';
+export { prefixMatches } from './match-path.js';
 
 /**
- * The compiled route table. Prefix routes are kept longest first, so the first
- * match is the longest prefix, as with nginx's prefix locations.
+ * The order routes are tried in, one rule for issues 2 and 4; the first
+ * route whose conditions all hold wins:
+ * 1. routes with any condition besides a path prefix (host, header, cookie,
+ *    query, an exact or regex path), in the order written, as HAProxy's
+ *    `use_backend` rules and Envoy's routes;
+ * 2. then "plain prefix" routes, whose only condition is a path prefix (the
+ *    `--route PREFIX=BACKENDS` kind), longest prefix first whatever the
+ *    written order (issue 2; equal lengths keep the written order), as
+ *    nginx's prefix locations, which also lose to exact and regex ones;
+ * 3. then the route marked default.
+ * So a catch-all "/" never hides a conditional route written after it, and
+ * no written order can make a route unreachable except among conditional
+ * routes, where the order is the user's to choose.
  */
+export function orderRoutes(routes: readonly Route[]): Route[] {
+  const conditional = routes.filter((route) => !route.isDefault && !route.plainPrefix);
+  const plain = routes
+    .filter((route) => !route.isDefault && route.plainPrefix)
+    // Array.prototype.sort is stable: equal lengths keep the written order.
+    .sort((a, b) => (b.pathPrefix?.length ?? 0) - (a.pathPrefix?.length ?? 0));
+  return [...conditional, ...plain, ...routes.filter((route) => route.isDefault)];
+}
+
+/** The compiled route table, in the order routes are tried (orderRoutes). */
 export class RouteTable {
   readonly routes: readonly Route[];
 
-  constructor(configs: readonly RouteConfig[]) {
-    const routes = configs.map(
-      (config, index): Route => ({
-        index,
-        name: config.path,
-        pathPrefix: config.path,
-        pool: new BackendPool(config.backends, config.balance),
-      }),
-    );
-    // Stable sort: among equal lengths the order written is kept.
-    this.routes = routes.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  constructor(configs: readonly RouteConfig[], poolOptions: BackendPoolOptions = {}) {
+    this.routes = orderRoutes(configs.map((config, index) => compileRoute(config, index, poolOptions)));
   }
 
-  match(path: string): Route | undefined {
+  /** The first route whose conditions hold; a bare string is a normalised path with no other facts. */
+  match(request: RequestFacts | string): Route | undefined {
+    const facts = typeof request === 'string' ? RequestFacts.forPath(request) : request;
     for (const route of this.routes) {
-      if (prefixMatches(route.pathPrefix, path)) return route;
+      if (route.matches(facts)) return route;
     }
     return undefined;
   }

@@ -1,9 +1,11 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { FailureCode } from '../errors.js';
 import { rejectUpgrade } from '../handshake/reject.js';
+import { stickySetCookie, type RouteSelection } from '../routing/route-selection.js';
 import type { Route } from '../routing/route-table.js';
-import type { Backend, SelectionContext } from '../upstream/backend.js';
+import { addSetCookieToHead } from '../routing/sticky-cookie.js';
+import type { Backend } from '../upstream/backend.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { Tunnel } from './tunnel.js';
 
@@ -12,11 +14,15 @@ export interface TunnelOpener {
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
   /** The TLS options for wss:// backends. */
-  readonly backendTls: { readonly rejectUnauthorized: boolean };
+  readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
   tunnelOpened(tunnel: Tunnel): void;
   tunnelFinished(tunnel: Tunnel): void;
   upgradeFailed(attempt: UpgradeAttempt, code: FailureCode, detail: string): void;
+  /** The backend answered with a status other than 101, relayed to the client. */
+  upgradeRefused(attempt: UpgradeAttempt, statusCode: number): void;
   backendSkipped(attempt: UpgradeAttempt, backend: Backend, detail: string): void;
+  /** The backend answered with a valid response head (passive health counts it as a success). */
+  backendAnswered?(attempt: UpgradeAttempt, backend: Backend, statusCode: number): void;
 }
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']);
@@ -43,7 +49,7 @@ export class UpgradeAttempt {
   constructor(
     readonly client: Socket,
     readonly route: Route,
-    readonly selection: SelectionContext,
+    readonly selection: RouteSelection,
     private readonly requestHead: string,
     private readonly bodyHead: Buffer,
     private readonly opener: TunnelOpener,
@@ -57,7 +63,9 @@ export class UpgradeAttempt {
   start(): void {
     const backend = this.route.pool.selectBackend(this.selection, this.tried);
     if (backend === undefined) {
-      this.fail('ERR_UPSTREAM_UNAVAILABLE', this.tried.size === 0 ? 'no backend in rotation' : `all ${this.tried.size} tried`);
+      // Nothing in rotation before any attempt: 503 at once, not a connect timeout (issue 6).
+      if (this.tried.size === 0) this.fail('ERR_UPSTREAM_NO_HEALTHY', 'no backend in rotation');
+      else this.fail('ERR_UPSTREAM_UNAVAILABLE', `all ${this.tried.size} tried`);
       return;
     }
     this.backend = backend;
@@ -66,7 +74,7 @@ export class UpgradeAttempt {
     this.received = undefined;
     const options = { host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true };
     const upstream = backend.tls
-      ? tlsConnect({ ...options, servername: backend.host, rejectUnauthorized: this.opener.backendTls.rejectUnauthorized })
+      ? tlsConnect({ ...options, servername: isIP(backend.host) === 0 ? backend.host : undefined, rejectUnauthorized: this.opener.backendTls.rejectUnauthorized, ca: this.opener.backendTls.ca })
       : netConnect(options);
     this.upstream = upstream;
     upstream.on('error', this.onUpstreamError);
@@ -84,6 +92,11 @@ export class UpgradeAttempt {
 
   get backendLabel(): string | undefined {
     return this.backend?.label;
+  }
+
+  /** The backend being tried (or that answered), if any. */
+  get currentBackend(): Backend | undefined {
+    return this.backend;
   }
 
   private readonly onClientGone = (): void => {
@@ -120,6 +133,7 @@ export class UpgradeAttempt {
       this.fail('ERR_UPSTREAM_BAD_RESPONSE', result.reason);
       return;
     }
+    if (this.backend !== undefined) this.opener.backendAnswered?.(this, this.backend, result.head.statusCode);
     if (result.head.statusCode === 101) this.join(this.received, result.head.headLength);
     else this.relayRefusal(result.head, this.received);
   };
@@ -170,7 +184,9 @@ export class UpgradeAttempt {
     this.detachClient();
     // The tunnel lives until a side closes; idle limits are a separate feature.
     upstream.setTimeout(0);
-    this.client.write(received);
+    // The sticky cookie (issue 4) rides on the 101 itself: a WebSocket client's first request may be this upgrade.
+    const setCookie = stickySetCookie(this.route, this.selection, backend);
+    this.client.write(setCookie === undefined ? received : addSetCookieToHead(received, parsedHeadLength, setCookie));
     const tunnel = new Tunnel(
       this.client,
       upstream,
@@ -193,12 +209,15 @@ export class UpgradeAttempt {
     this.settled = true;
     this.detachUpstream(upstream);
     this.detachClient();
+    this.opener.upgradeRefused(this, head.statusCode);
     let text = `${head.statusLine}\r\n`;
     for (const [name, value] of head.headers) {
       if (!NOT_RELAYED.has(name.toLowerCase())) text += `${name}: ${value}\r\n`;
     }
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
+    const setCookie = this.backend === undefined ? undefined : stickySetCookie(this.route, this.selection, this.backend);
+    if (setCookie !== undefined) text += `Set-Cookie: ${setCookie}\r\n`;
     client.write(`${text}Connection: close\r\n\r\n`, 'latin1');
     const noBody = head.statusCode < 200 || head.statusCode === 204 || head.statusCode === 304;
     let remaining = noBody ? 0 : (head.contentLength ?? Number.POSITIVE_INFINITY);

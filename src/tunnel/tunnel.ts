@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Backend } from '../upstream/backend.js';
 import type { Route } from '../routing/route-table.js';
 import { FrameBoundaryTracker } from './frame-tracker.js';
+import { relayInjecting, tunnelFinished, type Injector } from './inject.js';
 
 /** Which side ended the tunnel first. */
 export type ClosedBy = 'client' | 'backend' | 'gateway';
@@ -18,6 +19,8 @@ export interface TunnelSummary {
   readonly bytesFromBackend: number;
   readonly closedBy: ClosedBy;
   readonly error?: string | undefined;
+  /** Why wsgate closed the tunnel itself (`idle timeout`, `drain`), when it did. */
+  readonly reason?: string | undefined;
 }
 
 // Each socket knows its peer and its tunnel through two symbol slots, so the
@@ -49,6 +52,17 @@ export class Tunnel {
   /** Frames read from the backend (backend-to-client direction). */
   readonly fromBackend = new FrameBoundaryTracker();
   error: string | undefined;
+  /**
+   * Set on every chunk read from either side; the keep-alive sweep turns it
+   * into `quietSince` once per tick (keepalive.ts), so the relay reads no clock.
+   */
+  active = false;
+  /** When the sweep last saw bytes (or the tunnel opened). */
+  quietSince: number = this.startedAt;
+  /** When the sweep last decided to ping the client. */
+  pingedAt = 0;
+  /** Frames waiting to be injected at a boundary, or a close under way (inject.ts); usually undefined. */
+  injector: Injector | undefined;
   private openSockets = 2;
 
   /**
@@ -108,12 +122,14 @@ export class Tunnel {
       bytesFromBackend: this.upstream.bytesRead,
       closedBy: this.closedBy ?? 'gateway',
       error: this.error,
+      reason: this.injector?.reason,
     };
   }
 
   /** @internal called once per socket close. */
   socketClosed(): void {
     if (--this.openSockets === 0) {
+      if (this.injector !== undefined) tunnelFinished(this.injector);
       this.backend.activeTunnels--;
       this.onFinished(this);
     }
@@ -123,9 +139,13 @@ export class Tunnel {
 function onSocketData(this: TunnelSocket, chunk: Buffer): void {
   const frames = this[FRAMES];
   frames.push(chunk);
-  if (frames.closeSeen) {
-    const tunnel = this[TUNNEL];
-    tunnel.closedBy ??= tunnel.sideOf(this);
+  const tunnel = this[TUNNEL];
+  tunnel.active = true;
+  if (frames.closeSeen) tunnel.closedBy ??= tunnel.sideOf(this);
+  const injector = tunnel.injector;
+  if (injector !== undefined) {
+    relayInjecting(injector, this === tunnel.upstream, chunk);
+    return;
   }
   if (!this[PEER].write(chunk)) this.pause();
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { Backend, BackendAddress } from './backend.js';
 
@@ -7,15 +7,24 @@ import type { Backend, BackendAddress } from './backend.js';
  * sha256("host:port"). Same on every process and restart, so sticky cookies
  * and session affinity survive both. Hostnames are lowercased and IPv6
  * literals canonicalized first, so "::1" and "[0:0::1]" name one backend.
+ *
+ * A plain hash of an address can be reversed by trying addresses (private
+ * ranges times common ports is a small space), so a sticky cookie would
+ * reveal the backend's address. With `secret` the digest is
+ * HMAC-SHA256(secret, "host:port") instead (`backendIdSecret`): as stable
+ * across processes that share the secret, and not reversible without it.
  */
-export function deriveBackendId(host: string, port: number): string {
-  const digest = createHash('sha256').update(formatHostPort(normalizeHost(host), port)).digest('hex');
+export function deriveBackendId(host: string, port: number, secret?: string): string {
+  const hostPort = formatHostPort(normalizeHost(host), port);
+  const digest = (secret === undefined ? createHash('sha256') : createHmac('sha256', secret)).update(hostPort).digest('hex');
   return `b${digest.slice(0, 10)}`;
 }
 
 export interface CreateBackendOptions {
   /** A configured id; otherwise one is derived from host:port. */
   readonly id?: string;
+  /** Keys the derivation of ids (deriveBackendId); ignored when `id` is given. */
+  readonly idSecret?: string;
   /** Relative share for weighted strategies; finite and >= 1. Defaults to 1. */
   readonly weight?: number;
 }
@@ -32,7 +41,7 @@ export function createBackend(address: BackendAddress, options: CreateBackendOpt
     host,
     port: address.port,
     tls: address.tls,
-    id: options.id ?? deriveBackendId(host, address.port),
+    id: options.id ?? deriveBackendId(host, address.port, options.idSecret),
     label: formatHostPort(host, address.port),
     weight,
     activeTunnels: 0,

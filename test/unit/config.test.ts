@@ -39,13 +39,23 @@ describe('validateConfig: defaults', () => {
   test('a minimal config gets every default', () => {
     assert.deepEqual(validateConfig(MINIMAL), {
       listen: { host: '0.0.0.0', port: 8080 },
-      routes: [{ path: '/', backends: [{ host: '127.0.0.1', port: 9000, tls: false, weight: 1 }], balance: 'round-robin' }],
+      routes: [
+        {
+          path: '/',
+          backends: [{ host: '127.0.0.1', port: 9000, tls: false, weight: 1 }],
+          balance: 'round-robin',
+          passive: { failures: 3, coolOff: 10_000 },
+        },
+      ],
       logLevel: 'info',
       acceptProxyProtocol: false,
       trustedProxies: [],
       backendTls: { verify: true },
       limits: { maxHeaderSize: 16 * 1024 },
       timeouts: { backendConnect: 5000, backendResponse: 30_000, handshake: 10_000, proxyProtocol: 5000 },
+      tunnels: { pingInterval: 0, idleTimeout: 0, tcpKeepAlive: 30_000 },
+      drain: { timeout: 30_000, closeSpread: 0 },
+      healthPath: '/healthz',
     });
   });
 
@@ -78,7 +88,14 @@ describe('validateConfig: defaults', () => {
       {
         listen: { host: '::', port: 0 },
         logLevel: 'debug',
-        routes: [{ path: '/chat', balance: 'least-conn', backends: [{ host: 'b1', port: 7001, tls: true, id: 'chat-1', weight: 3 }] }],
+        routes: [
+          {
+            path: '/chat',
+            balance: 'least-conn',
+            backends: [{ host: 'b1', port: 7001, tls: true, id: 'chat-1', weight: 3 }],
+            passive: { failures: 3, coolOff: 10_000 },
+          },
+        ],
       },
     );
     assert.deepEqual([config.timeouts.backendConnect, config.timeouts.backendResponse], [1500, 750]);

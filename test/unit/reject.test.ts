@@ -43,9 +43,15 @@ describe('buildRejection', () => {
     ERR_HANDSHAKE_WS_VERSION_MISSING: 'HTTP/1.1 400 Bad Request',
     ERR_HANDSHAKE_WS_VERSION: 'HTTP/1.1 426 Upgrade Required',
     ERR_ROUTE_NOT_FOUND: 'HTTP/1.1 404 Not Found',
+    ERR_ROUTE_BAD_PATH: 'HTTP/1.1 400 Bad Request',
+    ERR_ROUTE_FORBIDDEN: 'HTTP/1.1 403 Forbidden',
+    ERR_LIMIT_ROUTE: 'HTTP/1.1 503 Service Unavailable',
+    ERR_LIMIT_CLIENT: 'HTTP/1.1 503 Service Unavailable',
     ERR_UPSTREAM_UNAVAILABLE: 'HTTP/1.1 502 Bad Gateway',
+    ERR_UPSTREAM_NO_HEALTHY: 'HTTP/1.1 503 Service Unavailable',
     ERR_UPSTREAM_BAD_RESPONSE: 'HTTP/1.1 502 Bad Gateway',
     ERR_UPSTREAM_TIMEOUT: 'HTTP/1.1 504 Gateway Timeout',
+    ERR_GATEWAY_DRAINING: 'HTTP/1.1 503 Service Unavailable',
   };
 
   for (const code of ALL_CODES) {
@@ -101,11 +107,13 @@ describe('buildRejection', () => {
 });
 
 describe('rejectionHeaders', () => {
-  test('only ERR_HANDSHAKE_WS_VERSION adds headers', () => {
+  test('426 names the version, every 503 carries Retry-After, nothing else adds headers', () => {
     for (const code of ALL_CODES) {
-      const expected = code === 'ERR_HANDSHAKE_WS_VERSION' ? { 'Sec-WebSocket-Version': '13' } : {};
+      const expected =
+        code === 'ERR_HANDSHAKE_WS_VERSION' ? { 'Sec-WebSocket-Version': '13' } : FAILURES[code].status === 503 ? { 'Retry-After': '1' } : {};
       assert.deepEqual(rejectionHeaders(code), expected, code);
     }
+    assert.deepEqual(rejectionHeaders('ERR_UPSTREAM_NO_HEALTHY'), { 'Retry-After': '1' });
   });
 
   test('a missing version (400) does not get the 426 header', () => {

@@ -1,0 +1,199 @@
+/**
+ * The admin API (issue 6): JSON over HTTP on its own listener (`--admin
+ * HOST:PORT`, off by default), never on the public one, so nothing a client of
+ * the gateway sends can reach it. There is no authentication: bind it to
+ * loopback or a private interface.
+ *
+ *   GET  /backends                  every route's backends with weight, health, drain state, tunnels
+ *   POST /backends/{id}/drain       no new tunnels or requests; open tunnels stay
+ *   POST /backends/{id}/undrain
+ *   PUT  /backends/{id}/weight      body {"weight": N}, N an integer from 1 to 1000
+ *
+ * An id names every backend that carries it, in every route (derived ids are
+ * per address, so a server listed by two routes is drained in both).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Route } from '../routing/route-table.js';
+import type { Backend } from '../upstream/backend.js';
+import type { HealthMonitor } from '../upstream/health-monitor.js';
+import type { Logger } from './logger.js';
+
+/** Request bodies are tiny ({"weight": 5}); anything larger is refused. */
+const MAX_BODY_BYTES = 1024;
+export const MIN_WEIGHT = 1;
+export const MAX_WEIGHT = 1000;
+
+export interface AdminSource {
+  readonly routeTable: readonly Route[];
+  readonly health: HealthMonitor;
+  readonly logger: Logger;
+}
+
+class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Parses a weight body; returns the weight or throws a 400. */
+export function parseWeightBody(text: string): number {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AdminError(400, 'the body must be JSON such as {"weight": 5}');
+  }
+  const weight = body !== null && typeof body === 'object' && 'weight' in body ? (body as { weight: unknown }).weight : undefined;
+  if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < MIN_WEIGHT || weight > MAX_WEIGHT) {
+    throw new AdminError(400, `"weight" must be an integer from ${MIN_WEIGHT} to ${MAX_WEIGHT}`);
+  }
+  return weight;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new AdminError(413, `the body must be at most ${MAX_BODY_BYTES} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export class AdminServer {
+  private readonly server: Server;
+
+  constructor(private readonly source: AdminSource) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (error instanceof AdminError) {
+          send(res, error.status, { error: error.message }, { ...error.headers, ...(error.status === 413 ? { connection: 'close' } : {}) });
+          return;
+        }
+        this.source.logger.error({ err: error }, 'admin request failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', onError);
+        this.server.on('error', (error) => this.source.logger.error({ err: error }, 'admin listener error'));
+        const address = this.server.address() as AddressInfo;
+        this.source.logger.info({ address: address.address, port: address.port }, 'admin listening');
+        resolve(address);
+      });
+    });
+  }
+
+  address(): AddressInfo | undefined {
+    const address = this.server.address();
+    return address !== null && typeof address === 'object' ? address : undefined;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const parts = path.split('/').filter((part) => part !== '');
+    if (parts[0] !== 'backends' || parts.length > 3 || parts.length === 2) throw new AdminError(404, `no such endpoint: ${path}`);
+    if (parts.length === 1) {
+      allow(req, 'GET');
+      send(res, 200, { routes: this.listRoutes() });
+      return;
+    }
+    const id = decodeURIComponent(parts[1] ?? '');
+    const action = parts[2];
+    if (action !== 'drain' && action !== 'undrain' && action !== 'weight') throw new AdminError(404, `no such endpoint: ${path}`);
+    allow(req, action === 'weight' ? 'PUT' : 'POST');
+    // The body is read before answering, so the connection stays usable for the next request.
+    const body = action === 'weight' ? await readBody(req) : '';
+    const backends = this.backendsWithId(id);
+    if (backends.length === 0) throw new AdminError(404, `no backend has id "${id}"`);
+    const weight = action === 'weight' ? parseWeightBody(body) : undefined;
+    const first = backends[0] as Backend;
+    const fields = { backendId: id, backend: first.label, routes: backends.map((b) => this.routeNameOf(b)) };
+    if (weight !== undefined) {
+      const previous = first.weight;
+      for (const backend of backends) backend.weight = weight;
+      this.source.logger.info({ ...fields, weight, previous }, 'backend weight set');
+    } else {
+      const draining = action === 'drain';
+      for (const backend of backends) backend.draining = draining;
+      this.source.logger.info(fields, draining ? 'backend draining' : 'backend undrained');
+    }
+    send(res, 200, { backends: backends.map((backend) => ({ route: this.routeNameOf(backend), ...this.describe(backend) })) });
+  }
+
+  private routesInOrder(): Route[] {
+    return [...this.source.routeTable].sort((a, b) => a.index - b.index);
+  }
+
+  private listRoutes(): unknown[] {
+    return this.routesInOrder().map((route) => ({ route: route.name, backends: route.pool.backends.map((b) => this.describe(b)) }));
+  }
+
+  private backendsWithId(id: string): Backend[] {
+    return this.routesInOrder().flatMap((route) => route.pool.backends.filter((b) => b.id === id));
+  }
+
+  private routeNameOf(backend: Backend): string {
+    return this.source.routeTable.find((route) => route.pool.backends.includes(backend))?.name ?? '';
+  }
+
+  private describe(backend: Backend): Record<string, unknown> {
+    return {
+      id: backend.id,
+      address: backend.label,
+      tls: backend.tls,
+      weight: backend.weight,
+      healthy: backend.healthy,
+      draining: backend.draining,
+      activeTunnels: backend.activeTunnels,
+      ...this.source.health.view(backend),
+    };
+  }
+}
+
+function allow(req: IncomingMessage, method: string): void {
+  if (req.method !== method) throw new AdminError(405, `use ${method} here`, { allow: method });
+}

@@ -1,0 +1,269 @@
+/**
+ * Issue 6, backend drain from outside: the admin API on its own listener
+ * (`--admin`), driven against the real CLI in a child process.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type WebSocket from 'ws';
+import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
+import { deriveBackendId } from '../../src/upstream/backend-id.js';
+import { runCli, type CliProcess } from '../helpers/cli.js';
+import { closed, expectRefusal, openClient } from '../helpers/clients.js';
+
+interface BackendView {
+  id: string;
+  address: string;
+  weight: number;
+  healthy: boolean;
+  draining: boolean;
+  activeTunnels: number;
+  check: { type: string; path?: string; status: string; lastResult: { ok: boolean; detail: string; at: string; durationMs: number } | null } | null;
+  passive: { consecutiveFailures: number; ejectedUntil: string | null; lastFailure: string | null } | null;
+}
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+async function request(port: number, method: string, path: string, body?: string): Promise<Reply> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { method, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+function echo(ws: WebSocket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    ws.once('message', (data) => resolve(data.toString()));
+    ws.send(text);
+  });
+}
+
+async function connectOnce(url: string): Promise<string> {
+  const { ws, backendId } = await openClient(url);
+  ws.close();
+  await closed(ws);
+  return backendId ?? 'none';
+}
+
+function portFromLog(cli: CliProcess, msg: string): number | undefined {
+  for (const line of cli.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg: string; port?: number };
+    if (entry.msg === msg) return entry.port;
+  }
+  return undefined;
+}
+
+describe('admin API (CLI, --admin)', () => {
+  let a: EchoBackend, b: EchoBackend;
+  let cli: CliProcess;
+  let publicPort: number, adminPort: number;
+  let idA: string, idB: string;
+
+  before(async () => {
+    [a, b] = await Promise.all([startEchoBackend({ id: 'a' }), startEchoBackend({ id: 'b' })]);
+    idA = deriveBackendId('127.0.0.1', a.port);
+    idB = deriveBackendId('127.0.0.1', b.port);
+    cli = runCli([
+      '--listen', '127.0.0.1:0',
+      '--admin', '127.0.0.1:0',
+      '--route', `/=${a.address},${b.address}`,
+      '--health-check', 'websocket:/health',
+      '--health-interval', '200ms',
+    ]);
+    await cli.waitFor(/"msg":"admin listening"/);
+    publicPort = portFromLog(cli, 'listening') as number;
+    adminPort = portFromLog(cli, 'admin listening') as number;
+  });
+
+  after(async () => {
+    if (cli.child.exitCode === null) {
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+    }
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('the admin port is its own; /backends on the public port is proxied like any path', async () => {
+    assert.ok(publicPort > 0 && adminPort > 0);
+    assert.notEqual(adminPort, publicPort);
+    const proxied = await request(publicPort, 'GET', '/backends');
+    assert.equal(proxied.status, 200);
+    assert.deepEqual(Object.keys(proxied.body as object).sort(), ['backend', 'headers', 'method', 'url'], 'the echo backend answered');
+    assert.equal((proxied.body as { url: string }).url, '/backends');
+    const drainViaPublic = await request(publicPort, 'POST', `/backends/${idA}/drain`);
+    assert.equal((drainViaPublic.body as { method: string }).method, 'POST', 'a backend got the POST, not the admin API');
+  });
+
+  test('GET /backends lists each route with id, address, weight, health, drain state, tunnels and the last check', async () => {
+    // Wait for a check of each backend to have run.
+    let list: Reply | undefined;
+    for (let i = 0; i < 50; i++) {
+      list = await request(adminPort, 'GET', '/backends');
+      const backends = (list.body as { routes: Array<{ backends: BackendView[] }> }).routes[0]?.backends ?? [];
+      if (backends.every((x) => x.check?.lastResult !== null)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(list?.status, 200);
+    assert.match(list?.headers.get('content-type') ?? '', /^application\/json/);
+    const routes = (list?.body as { routes: Array<{ route: string; backends: BackendView[] }> }).routes;
+    assert.equal(routes.length, 1);
+    assert.equal(routes[0]?.route, '/');
+    const [viewA, viewB] = routes[0]?.backends ?? [];
+    assert.deepEqual(
+      { ...viewA, check: { ...viewA?.check, lastResult: { ok: viewA?.check?.lastResult?.ok, detail: viewA?.check?.lastResult?.detail } } },
+      {
+        id: idA,
+        address: a.address,
+        tls: false,
+        weight: 1,
+        healthy: true,
+        draining: false,
+        activeTunnels: 0,
+        check: { type: 'websocket', path: '/health', status: 'up', lastResult: { ok: true, detail: 'HTTP 101' } },
+        passive: { consecutiveFailures: 0, ejectedUntil: null, lastFailure: null },
+      },
+    );
+    assert.equal(viewB?.id, idB);
+    assert.match(viewA?.check?.lastResult?.at ?? '', /^\d{4}-\d\d-\d\dT/);
+  });
+
+  test('drain: new tunnels avoid the backend while an existing tunnel to it keeps echoing; undrain brings it back', async () => {
+    const url = `ws://127.0.0.1:${publicPort}/drain`;
+    let onA: WebSocket | undefined;
+    const spare: WebSocket[] = [];
+    for (let i = 0; i < 4 && onA === undefined; i++) {
+      const client = await openClient(`${url}/${i}`);
+      if (client.backendId === 'a') onA = client.ws;
+      else spare.push(client.ws);
+    }
+    assert.ok(onA !== undefined, 'a tunnel to a');
+    for (const ws of spare) ws.close();
+
+    const drained = await request(adminPort, 'POST', `/backends/${idA}/drain`);
+    assert.equal(drained.status, 200);
+    assert.deepEqual(
+      (drained.body as { backends: Array<Partial<BackendView> & { route: string }> }).backends.map((x) => [x.route, x.id, x.draining, x.activeTunnels]),
+      [['/', idA, true, 1]],
+    );
+    for (let i = 0; i < 6; i++) assert.equal(await connectOnce(`${url}/drained/${i}`), 'b', 'new tunnels avoid a draining backend');
+    assert.equal(await echo(onA, 'still here'), 'still here', 'the existing tunnel to a keeps working');
+
+    // Every backend drained: 503 at once, with Retry-After.
+    assert.equal((await request(adminPort, 'POST', `/backends/${idB}/drain`)).status, 200);
+    const refusal = await expectRefusal(`${url}/all-drained`);
+    assert.equal(refusal.status, 503);
+    assert.equal(refusal.headers['retry-after'], '1');
+    assert.equal(refusal.headers['x-wsgate-error'], 'ERR_UPSTREAM_NO_HEALTHY');
+    assert.equal((await request(adminPort, 'POST', `/backends/${idB}/undrain`)).status, 200);
+
+    const undrained = await request(adminPort, 'POST', `/backends/${idA}/undrain`);
+    assert.equal(undrained.status, 200);
+    assert.equal((undrained.body as { backends: BackendView[] }).backends[0]?.draining, false);
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(await connectOnce(`${url}/undrained/${i}`));
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+    assert.equal(await echo(onA, 'and now'), 'and now');
+    onA.close();
+    await closed(onA);
+  });
+
+  test('weight: 3 to 1 shifts the round-robin share to 3:1', async () => {
+    const set = await request(adminPort, 'PUT', `/backends/${idA}/weight`, JSON.stringify({ weight: 3 }));
+    assert.equal(set.status, 200);
+    assert.equal((set.body as { backends: BackendView[] }).backends[0]?.weight, 3);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) {
+      const id = await connectOnce(`ws://127.0.0.1:${publicPort}/weighted/${i}`);
+      counts[id] = (counts[id] ?? 0) + 1;
+    }
+    assert.ok((counts.a ?? 0) >= 29 && (counts.a ?? 0) <= 31, `a got ${counts.a} of 40`);
+    assert.equal((counts.a ?? 0) + (counts.b ?? 0), 40);
+    const list = await request(adminPort, 'GET', '/backends');
+    assert.equal((list.body as { routes: Array<{ backends: BackendView[] }> }).routes[0]?.backends[0]?.weight, 3);
+    assert.equal((await request(adminPort, 'PUT', `/backends/${idA}/weight`, '{"weight": 1}')).status, 200);
+  });
+
+  test('bad requests get 400, unknown ids and paths 404, wrong methods 405, all as JSON', async () => {
+    const weight = `/backends/${idA}/weight`;
+    const cases: Array<[string, string, string | undefined, number]> = [
+      ['PUT', weight, '{"weight": 0}', 400],
+      ['PUT', weight, '{"weight": 1001}', 400],
+      ['PUT', weight, '{"weight": 2.5}', 400],
+      ['PUT', weight, '{"weight": "3"}', 400],
+      ['PUT', weight, '{}', 400],
+      ['PUT', weight, 'not json', 400],
+      ['PUT', weight, undefined, 400],
+      ['PUT', weight, JSON.stringify({ weight: 2, pad: 'x'.repeat(2000) }), 413],
+      ['PUT', '/backends/nope/weight', '{"weight": 2}', 404],
+      ['POST', '/backends/nope/drain', undefined, 404],
+      ['POST', `/backends/${idA}/explode`, undefined, 404],
+      ['GET', '/stats', undefined, 404],
+      ['GET', `/backends/${idA}`, undefined, 404],
+      ['GET', `/backends/${idA}/drain`, undefined, 405],
+      ['POST', weight, '{"weight": 2}', 405],
+      ['DELETE', '/backends', undefined, 405],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const reply = await request(adminPort, method, path, body);
+      assert.equal(reply.status, status, `${method} ${path} ${body ?? ''}`);
+      assert.equal(typeof (reply.body as { error: unknown }).error, 'string', `${method} ${path}: a JSON error`);
+    }
+    assert.equal((await request(adminPort, 'GET', `/backends/${idA}/drain`)).headers.get('allow'), 'POST');
+    assert.match(((await request(adminPort, 'PUT', weight, '{"weight": 0}')).body as { error: string }).error, /integer from 1 to 1000/);
+    // Nothing above changed anything.
+    const list = await request(adminPort, 'GET', '/backends');
+    const views = (list.body as { routes: Array<{ backends: BackendView[] }> }).routes[0]?.backends ?? [];
+    assert.deepEqual(
+      views.map((x) => [x.weight, x.draining]),
+      [
+        [1, false],
+        [1, false],
+      ],
+    );
+  });
+
+  test('operator actions are logged; SIGTERM stops both listeners and exits 0', async () => {
+    await cli.waitFor(/"msg":"backend weight set"/);
+    assert.match(cli.stdout, /"backendId":"[^"]+","backend":"127\.0\.0\.1:\d+","routes":\["\/"\],"msg":"backend draining"/);
+    assert.match(cli.stdout, /"msg":"backend undrained"/);
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect(adminPort, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    assert.equal(refused, 'ECONNREFUSED');
+  });
+});
+
+describe('admin and health-check flags', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['--admin with --workers 2', ['--admin', '127.0.0.1:0', '--workers', '2'], /--admin works with --workers 1 only/],
+    ['--health-rise without --health-check', ['--health-rise', '3'], /need --health-check/],
+    ['an unknown check type', ['--health-check', 'icmp'], /healthCheck\.type: expected one of tcp, http, websocket/],
+    ['a tcp check with a path', ['--health-check', 'tcp:/x'], /healthCheck\.path: a tcp check has no path/],
+    ['a bad admin address', ['--admin', 'nowhere'], /admin: "nowhere" is not HOST:PORT/],
+    ['a zero fall', ['--health-check', 'tcp', '--health-fall', '0'], /expected a positive whole number/],
+  ];
+  for (const [name, args, message] of cases) {
+    test(`exit 2: ${name}`, async () => {
+      const cli = runCli(['--listen', '127.0.0.1:0', '--route', '/=127.0.0.1:9', ...args]);
+      assert.equal(await cli.exited, 2);
+      assert.match(cli.stderr, message);
+    });
+  }
+});
