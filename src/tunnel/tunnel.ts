@@ -157,8 +157,18 @@ function onSocketDrain(this: TunnelSocket): void {
 function onSocketEnd(this: TunnelSocket): void {
   const tunnel = this[TUNNEL];
   tunnel.closedBy ??= tunnel.sideOf(this);
-  // Half-close: the FIN travels on, and the other direction keeps flowing.
-  this[PEER].end();
+  const peer = this[PEER];
+  // Once Close frames have passed both ways the WebSocket is over (RFC 6455
+  // 7.1.1: the TCP connection goes next), so nothing more can flow either way:
+  // close both at once rather than pass a FIN and wait for the other one,
+  // which saves two shutdown(2) calls and a round of events per tunnel.
+  if (tunnel.fromClient.closeSeen && tunnel.fromBackend.closeSeen && peer.writableLength === 0 && this.writableLength === 0) {
+    peer.destroy();
+    this.destroy();
+    return;
+  }
+  // Otherwise a half-close: the FIN travels on, and the other direction keeps flowing.
+  peer.end();
 }
 
 function onSocketError(this: TunnelSocket, error: Error): void {
