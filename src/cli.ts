@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeConfig } from './config/describe-config.js';
 import { loadConfig } from './config/load-config.js';
 import { addRoutingOptions, routingConfigFromFlags, ROUTING_EXAMPLES, withoutDefaultedOptions, type RoutingFlags } from './config/routing-flags.js';
-import type { GatewayConfigInput } from './config/schema.js';
+import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { startEchoBackend } from './demo/echo-backend.js';
 import { ConfigError } from './errors.js';
@@ -152,7 +152,18 @@ function fail(code: number, message: string): never {
  * tunnels run for the drain timeout, then Close 1001) and exits 0; a second
  * signal exits 1 at once.
  */
-async function serve(gateway: Gateway, onListening?: (url: string) => void, cleanup?: () => Promise<void>): Promise<void> {
+/**
+ * Listens, then: SIGTERM/SIGINT drain (a second signal exits at once); SIGHUP
+ * re-reads the configuration (`reloadConfig`, when a file is in use) and the
+ * TLS certificate. An invalid new configuration is refused with a log line and
+ * the old one stays in force.
+ */
+async function serve(
+  gateway: Gateway,
+  onListening?: (url: string) => void,
+  cleanup?: () => Promise<void>,
+  reloadConfig?: () => GatewayConfig,
+): Promise<void> {
   try {
     const address = await gateway.listen();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -178,8 +189,16 @@ async function serve(gateway: Gateway, onListening?: (url: string) => void, clea
       });
   };
   process.on('SIGTERM', stop);
-  // SIGHUP: read the TLS certificate and key again (new connections get them; open ones keep theirs).
   process.on('SIGHUP', () => {
+    if (reloadConfig !== undefined) {
+      try {
+        gateway.reload(reloadConfig());
+      } catch (error) {
+        const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
+        gateway.logger.error({ problems }, 'configuration reload refused; the old configuration stays in force');
+      }
+    }
+    // The certificate and key are read again too (new connections get them; open ones keep theirs).
     if (gateway.config.tls === undefined) return;
     try {
       gateway.reloadCertificate();
@@ -253,9 +272,11 @@ Examples:
         fail(EXIT_USAGE, 'at least one --route PREFIX=BACKEND (or --config FILE) is needed (see wsgate --help)');
       }
       let config;
+      // Flags override the file; those left at their default do not (issue 4).
+      const load = (): GatewayConfig =>
+        loadConfig(withoutDefaultedOptions({ ...configFromFlags(flags), ...routingConfigFromFlags(flags) }, command), flags.config);
       try {
-        // Flags override the file; those left at their default do not (issue 4).
-        config = loadConfig(withoutDefaultedOptions({ ...configFromFlags(flags), ...routingConfigFromFlags(flags) }, command), flags.config);
+        config = load();
       } catch (error) {
         if (error instanceof ConfigError) fail(EXIT_USAGE, `invalid configuration:\n  ${error.problems.join('\n  ')}`);
         throw error;
@@ -269,7 +290,7 @@ Examples:
         flushLogger(logger);
         process.exit(code);
       }
-      await serve(new Gateway(config));
+      await serve(new Gateway(config), undefined, undefined, flags.config !== undefined ? load : undefined);
     });
 
   addRoutingOptions(

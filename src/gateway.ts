@@ -51,7 +51,7 @@ function ignoreSocketError(): void {}
  * lifecycle (listen, close) and the registry of live tunnels.
  */
 export class Gateway implements TunnelOpener {
-  readonly config: GatewayConfig;
+  #config: GatewayConfig;
   readonly logger: Logger;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
@@ -61,7 +61,7 @@ export class Gateway implements TunnelOpener {
   private readonly listener: Listener;
   private secureContext: SecureContext | undefined;
   private readonly admission: Admission;
-  private readonly routes: RouteTable;
+  private routes: RouteTable;
   private readonly plainProxy: PlainHttpProxy;
   private readonly tunnels = new Set<Tunnel>();
   /** Pings and idle timeouts: one timer for all tunnels (issue 5); created by listen(). */
@@ -72,12 +72,12 @@ export class Gateway implements TunnelOpener {
   /** Resolves a waiter of untilNoTunnels() when the last tunnel finishes. */
   private onNoTunnels: (() => void) | undefined;
   /** Active checks and passive ejection; owns every backend's `healthy` flag (issue 6). */
-  readonly health: HealthMonitor;
+  health: HealthMonitor;
   /** The admin API on its own listener, when `admin` is configured. */
   private readonly admin: AdminServer | undefined;
 
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
-    this.config = config;
+    this.#config = config;
     this.logger = options.logger ?? createLogger(config.logLevel);
     this.connectTimeoutMs = config.timeouts.backendConnect;
     this.responseTimeoutMs = config.timeouts.backendResponse;
@@ -128,6 +128,32 @@ export class Gateway implements TunnelOpener {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket as Socket, head));
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.handleClientError(error, socket));
+  }
+
+  /** The configuration in force (replaced by reload()). */
+  get config(): GatewayConfig {
+    return this.#config;
+  }
+
+  /**
+   * Applies a new configuration to new connections (SIGHUP) without touching
+   * open tunnels: routes, backends, balancing, health checks and per-route
+   * limits change; a backend that stays (same address and id) keeps its
+   * state (open tunnels, health, drain, stickiness). What is bound at listen
+   * time (listen address, PROXY protocol, TLS files, workers, timeouts of the
+   * HTTP parser, the admin listener) needs a restart and is left as it was.
+   */
+  reload(config: GatewayConfig): void {
+    const kept = new Map<string, Backend>();
+    for (const route of this.routes.routes) for (const backend of route.pool.backends) kept.set(backendKey(backend), backend);
+    const routes = new RouteTable(config.routes, { backendIdSecret: config.backendIdSecret, reuse: (backend) => kept.get(backendKey(backend)) });
+    const listening = this.address() !== undefined;
+    this.health.stop();
+    this.routes = routes;
+    this.#config = { ...config, listen: this.#config.listen };
+    this.health = new HealthMonitor(routeHealthSettings(this.routes.routes, this.#config), this.logger, this.backendTls);
+    if (listening) this.health.start();
+    this.logger.info({ routes: routes.routes.length }, 'configuration reloaded');
   }
 
   /** Number of tunnels open now. */
@@ -289,7 +315,7 @@ export class Gateway implements TunnelOpener {
       this.rejectHandshake(socket, 'ERR_ROUTE_FORBIDDEN', req, clientAddress);
       return;
     }
-    const limited = this.admission.admit(route.index, routeConfig?.maxConnections, clientAddress);
+    const limited = this.admission.admit(route, routeConfig?.maxConnections, clientAddress);
     if (limited !== undefined) {
       this.rejectHandshake(socket, limited, req, clientAddress);
       return;
@@ -376,12 +402,12 @@ export class Gateway implements TunnelOpener {
       this.onNoTunnels = undefined;
       notify();
     }
-    this.admission.release(tunnel.route.index, tunnel.clientAddress);
+    this.admission.release(tunnel.route, tunnel.clientAddress);
     this.logger.info(tunnel.summary(), 'tunnel closed');
   }
 
   upgradeRefused(attempt: UpgradeAttempt, statusCode: number): void {
-    this.admission.release(attempt.route.index, attempt.selection.clientAddress);
+    this.admission.release(attempt.route, attempt.selection.clientAddress);
     this.logger.info(
       { status: statusCode, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
       'upgrade refused by backend',
@@ -389,7 +415,7 @@ export class Gateway implements TunnelOpener {
   }
 
   upgradeFailed(attempt: UpgradeAttempt, code: FailureCode, detail: string): void {
-    this.admission.release(attempt.route.index, attempt.selection.clientAddress);
+    this.admission.release(attempt.route, attempt.selection.clientAddress);
     this.logger.warn(
       { code, status: FAILURES[code].status, detail, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
       'upgrade failed',
@@ -406,6 +432,11 @@ export class Gateway implements TunnelOpener {
   backendAnswered(_attempt: UpgradeAttempt, backend: Backend): void {
     this.health.succeeded(backend);
   }
+}
+
+/** What makes a backend "the same" across a reload. */
+function backendKey(backend: { host: string; port: number; tls: boolean; id?: string | undefined }): string {
+  return `${backend.host}|${backend.port}|${backend.tls}|${backend.id ?? ''}`;
 }
 
 /** A PROXY protocol header naming the real client and the address it reached (send-proxy to backends). */

@@ -6,28 +6,29 @@ import type { FailureCode } from '../errors.js';
  * and open tunnels; each admitted connection is released exactly once.
  */
 export class Admission {
-  private readonly perRoute = new Map<number, number>();
+  // Keyed by the route object: after a reload, open tunnels release against the route they were admitted to.
+  private readonly perRoute = new Map<object, number>();
   private readonly perClient = new Map<string, number>();
 
   constructor(private readonly maxPerClient: number | undefined) {}
 
   /** Admits a connection or names the limit it hits. */
-  admit(routeIndex: number, routeLimit: number | undefined, client: string): FailureCode | undefined {
-    const routeCount = this.perRoute.get(routeIndex) ?? 0;
+  admit(route: object, routeLimit: number | undefined, client: string): FailureCode | undefined {
+    const routeCount = this.perRoute.get(route) ?? 0;
     if (routeLimit !== undefined && routeCount >= routeLimit) return 'ERR_LIMIT_ROUTE';
     if (this.maxPerClient !== undefined) {
       const clientCount = this.perClient.get(client) ?? 0;
       if (clientCount >= this.maxPerClient) return 'ERR_LIMIT_CLIENT';
       this.perClient.set(client, clientCount + 1);
     }
-    this.perRoute.set(routeIndex, routeCount + 1);
+    this.perRoute.set(route, routeCount + 1);
     return undefined;
   }
 
-  release(routeIndex: number, client: string): void {
-    const routeCount = (this.perRoute.get(routeIndex) ?? 1) - 1;
-    if (routeCount <= 0) this.perRoute.delete(routeIndex);
-    else this.perRoute.set(routeIndex, routeCount);
+  release(route: object, client: string): void {
+    const routeCount = (this.perRoute.get(route) ?? 1) - 1;
+    if (routeCount <= 0) this.perRoute.delete(route);
+    else this.perRoute.set(route, routeCount);
     if (this.maxPerClient === undefined) return;
     // Delete at zero so the map holds only clients with open connections.
     const clientCount = (this.perClient.get(client) ?? 1) - 1;
@@ -35,7 +36,7 @@ export class Admission {
     else this.perClient.set(client, clientCount);
   }
 
-  openOnRoute(routeIndex: number): number {
-    return this.perRoute.get(routeIndex) ?? 0;
+  openOnRoute(route: object): number {
+    return this.perRoute.get(route) ?? 0;
   }
 }

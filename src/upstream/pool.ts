@@ -9,6 +9,8 @@ const NO_PREFERENCE: readonly string[] = [];
 export interface BackendPoolOptions {
   /** Keys derived backend ids (config `backendIdSecret`); see deriveBackendId. */
   readonly backendIdSecret?: string | undefined;
+  /** On reload: the running backend for this address, whose state (tunnels, health, drain) carries over. */
+  readonly reuse?: ((backend: Backend) => Backend | undefined) | undefined;
 }
 
 /** A selection that may name backends the request is bound to (session id, sticky cookie). */
@@ -24,12 +26,16 @@ export class BackendPool {
   readonly #byId = new Map<string, Backend>();
 
   constructor(configs: readonly BackendConfig[], balance: BalanceName, options: BackendPoolOptions = {}) {
-    this.backends = configs.map((config) =>
-      createBackend(
+    this.backends = configs.map((config) => {
+      const fresh = createBackend(
         { host: config.host, port: config.port, tls: config.tls },
         { id: config.id, weight: config.weight, ...(options.backendIdSecret === undefined ? {} : { idSecret: options.backendIdSecret }) },
-      ),
-    );
+      );
+      const running = options.reuse?.(fresh);
+      if (running === undefined) return fresh;
+      running.weight = fresh.weight;
+      return running;
+    });
     // The first of two backends with one id wins (configured ids are unique per route: check-routes.ts).
     for (const backend of this.backends) if (!this.#byId.has(backend.id)) this.#byId.set(backend.id, backend);
     this.strategy = createStrategy(balance);
