@@ -1,5 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-heap-size=64
 /**
+ * The shebang's V8 flag is WSGATE_NODE_FLAGS (runtime-flags.ts says why).
+ *
  * The command line: turns flags into a validated configuration and calls the
  * library. It is the only place that chooses exit codes:
  * 0 normal stop, 1 runtime failure (cannot listen), 2 invalid flags or config.

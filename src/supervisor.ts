@@ -8,6 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from './observability/logger.js';
+import { WSGATE_NODE_FLAGS } from './runtime-flags.js';
 
 /** "auto" is one worker per core; anything else a positive integer. */
 export function parseWorkerCount(value: string): number | undefined {
@@ -31,6 +32,7 @@ export function superviseWorkers(count: number, logger: Logger): SupervisorHandl
   // connections); the default round-robin policy would make the primary accept
   // every connection and pass it over IPC, which costs CPU per handshake.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...WSGATE_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag))] });
   let stopping = false;
   let failedStart = false;
   /** A second signal killed the workers before their drain ended. */

@@ -4,6 +4,7 @@
 //   node dist/test/bench/run.js [--quick] [--scenario S1,S3] [--target naive,wsgate] ...
 // Starts its own backends, one proxy per (scenario, target), and one load
 // generator process per run; stops only what it started, by PID.
+import { WSGATE_NODE_FLAGS } from '../../src/runtime-flags.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -357,7 +358,8 @@ async function startTarget(t: Target, sc: ScenarioId, bs: Array<{ port: number }
   }
   const port = await freePort();
   const pool = `127.0.0.1:${b1},127.0.0.1:${b2}`;
-  const args = [...PROXY_NODE_FLAGS, WSGATE_CLI, '--listen', `127.0.0.1:${port}`, '--route', `/echo=${pool}`, '--route', `/echo2=${pool}`];
+  // Run the gateway as the `wsgate` bin does: with its V8 flags (src/runtime-flags.ts).
+  const args = [...PROXY_NODE_FLAGS, ...WSGATE_NODE_FLAGS, WSGATE_CLI, '--listen', `127.0.0.1:${port}`, '--route', `/echo=${pool}`, '--route', `/echo2=${pool}`];
   if (HAS_WORKERS) args.push('--workers', t === 'wsgate-w2' ? '2' : '1');
   else if (t === 'wsgate-w2') throw new Error('skip: this wsgate CLI has no --workers option yet');
   // The watchdog owns the gateway's stdout (-> logPath) and reports its pid.

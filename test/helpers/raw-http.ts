@@ -42,6 +42,11 @@ export function rawRequest(port: number, request: string, timeoutMs = 5000): Pro
         headers[name] = headers[name] === undefined ? value : `${headers[name]}\n${value}`;
       }
       const status = Number(statusLine.split(' ')[1]);
+      // An interim 100 Continue (RFC 9110 15.2.1) comes before the response: skip it.
+      if (status === 100) {
+        received = received.subarray(end + 4);
+        return;
+      }
       // Without Content-Length (chunked, or until close) the body is read when the connection ends.
       if (status !== 101 && headers['content-length'] === undefined) {
         parsed = { status, headers, bodyStart: end + 4 };
