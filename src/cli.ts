@@ -124,13 +124,9 @@ function lifecycleConfigFromFlags(flags: RunFlags): Partial<GatewayConfigInput> 
 }
 
 function configFromFlags(flags: RunFlags): GatewayConfigInput {
-  const routeExtras = {
-    ...(flags.sendProxyProtocol !== undefined ? { sendProxyProtocol: flags.sendProxyProtocol } : {}),
-    ...(flags.maxConnectionsPerRoute !== undefined ? { maxConnections: flags.maxConnectionsPerRoute } : {}),
-  };
   return {
     listen: flags.listen,
-    routes: flags.route.map((route) => ({ ...route, ...routeExtras })),
+    routes: flags.route,
     logLevel: flags.logLevel as GatewayConfigInput['logLevel'],
     timeouts: {
       backendConnect: flags.connectTimeout,
@@ -142,6 +138,17 @@ function configFromFlags(flags: RunFlags): GatewayConfigInput {
     ...healthConfigFromFlags(flags),
     ...lifecycleConfigFromFlags(flags),
   };
+}
+
+/** --send-proxy-protocol and --max-connections-per-route are route defaults: they apply to file routes too. */
+function withRouteDefaultsFromFlags(flags: RunFlags, config: Record<string, unknown>): Record<string, unknown> {
+  const extra = {
+    ...(flags.sendProxyProtocol !== undefined ? { sendProxyProtocol: flags.sendProxyProtocol } : {}),
+    ...(flags.maxConnectionsPerRoute !== undefined ? { maxConnections: flags.maxConnectionsPerRoute } : {}),
+  };
+  if (Object.keys(extra).length === 0) return config;
+  const defaults = typeof config.defaults === 'object' && config.defaults !== null ? config.defaults : {};
+  return { ...config, defaults: { ...defaults, ...extra } };
 }
 
 function fail(code: number, message: string): never {
@@ -276,7 +283,7 @@ Examples:
       let config;
       // Flags override the file; those left at their default do not (issue 4).
       const load = (): GatewayConfig =>
-        loadConfig(withoutDefaultedOptions({ ...configFromFlags(flags), ...routingConfigFromFlags(flags) }, command), flags.config);
+        loadConfig(withoutDefaultedOptions(withRouteDefaultsFromFlags(flags, { ...configFromFlags(flags), ...routingConfigFromFlags(flags) }), command), flags.config);
       try {
         config = load();
       } catch (error) {

@@ -21,6 +21,7 @@ function validDefault(defaults: RawObject, key: keyof typeof DefaultsSchema.entr
  *   schema's default (round-robin).
  * - `hashOn`: the route's; else `defaults.hashOn` when the route balances by hash.
  * - `stickyCookie`, `sessionAffinity`: the route's (`false` keeps the default off); else the default.
+ * - `sendProxyProtocol`, `maxConnections`: the route's; else the default.
  * Returns new objects; the input is never changed.
  */
 export function applyRouteDefaults(input: unknown): unknown {
@@ -31,6 +32,8 @@ export function applyRouteDefaults(input: unknown): unknown {
   const inherited = {
     stickyCookie: validDefault(defaults, 'stickyCookie'),
     sessionAffinity: validDefault(defaults, 'sessionAffinity'),
+    sendProxyProtocol: validDefault(defaults, 'sendProxyProtocol'),
+    maxConnections: validDefault(defaults, 'maxConnections'),
   };
   const routes = input.routes.map((route: unknown) => {
     if (!isObject(route)) return route;

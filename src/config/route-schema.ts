@@ -55,6 +55,10 @@ export const ROUTE_ENTRIES = {
 export const DefaultsSchema = v.strictObject({
   balance: v.optional(BalanceSchema),
   ...INHERITABLE_ENTRIES,
+  /** send-proxy for every route that does not say (a route's own sendProxyProtocol wins). */
+  sendProxyProtocol: v.optional(v.picklist(['v1', 'v2'], 'expected v1 or v2')),
+  /** Open tunnels per route for every route that does not set its own maxConnections. */
+  maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 
 /** At least 16 characters: it is all that stands between a cookie value and a brute-forced address. */

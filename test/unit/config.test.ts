@@ -301,3 +301,22 @@ describe('GatewayConfigSchema', () => {
     );
   });
 });
+
+describe('route defaults for send-proxy and per-route limits', () => {
+  test('defaults reach routes that do not set their own; a route\'s own value wins', () => {
+    const config = validateConfig({
+      defaults: { maxConnections: 2, sendProxyProtocol: 'v2' },
+      routes: [
+        { path: '/', backends: ['h:1'] },
+        { path: '/x', backends: ['h:2'], maxConnections: 5, sendProxyProtocol: 'v1' },
+      ],
+    });
+    assert.deepEqual(
+      config.routes.map((route) => [route.maxConnections, route.sendProxyProtocol]),
+      [
+        [2, 'v2'],
+        [5, 'v1'],
+      ],
+    );
+  });
+});
