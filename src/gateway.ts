@@ -151,7 +151,8 @@ export class Gateway implements TunnelOpener {
     this.health.stop();
     this.routes = routes;
     this.#config = { ...config, listen: this.#config.listen };
-    this.health = new HealthMonitor(routeHealthSettings(this.routes.routes, this.#config), this.logger, this.backendTls);
+    // The old monitor's counters and cool-offs carry over for backends and settings that stayed (issue 6).
+    this.health = new HealthMonitor(routeHealthSettings(this.routes.routes, this.#config), this.logger, this.backendTls, this.health);
     if (listening) this.health.start();
     this.logger.info({ routes: routes.routes.length }, 'configuration reloaded');
   }

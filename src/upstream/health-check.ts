@@ -234,6 +234,12 @@ export class HealthChecker {
     this.schedule(Math.max(0, this.check.interval - durationMs));
   }
 
+  /** Takes over the counter and last result of the checker it replaces (same address and check, on reload). */
+  carryOver(previous: HealthChecker): void {
+    this.health = previous.health;
+    this.lastResult = previous.lastResult;
+  }
+
   /** Applies one result to the counter; public so the counting can be driven without sockets. */
   record(result: CheckResult): void {
     const wasUp = this.up;

@@ -12,6 +12,13 @@
  *
  * Every change of a backend's rotation state is logged once ("backend down" /
  * "backend up", with the routes, a reason and the detail that decided it).
+ *
+ * On reload the gateway builds a new monitor over the backends it kept; given
+ * the old one, the new monitor carries over the check counters and passive
+ * state of every group whose address and settings did not change, then sets
+ * every backend's `healthy` from its new state. So a backend that was down
+ * stays down until its checks say otherwise, and one whose check was removed
+ * from the configuration comes back at once.
  */
 import type { GatewayConfig, HealthCheckConfig, PassiveConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -44,11 +51,13 @@ export function routeHealthSettings(routes: readonly Route[], config: GatewayCon
 }
 
 interface ActiveGroup {
+  readonly key: string;
   readonly checker: HealthChecker;
   readonly members: Backend[];
 }
 
 interface PassiveGroup {
+  readonly key: string;
   readonly state: PassiveHealth;
   readonly members: Backend[];
   timer: NodeJS.Timeout | undefined;
@@ -77,13 +86,14 @@ export class HealthMonitor {
   private readonly activeOf = new Map<Backend, ActiveGroup>();
   private readonly passiveOf = new Map<Backend, PassiveGroup>();
   private readonly routeOf = new Map<Backend, string>();
-  private readonly checkers: HealthChecker[] = [];
+  private readonly activeGroups: ActiveGroup[] = [];
   private readonly passiveGroups: PassiveGroup[] = [];
 
   constructor(
     routes: readonly RouteHealth[],
     private readonly logger: Logger,
     tls: ProbeTls,
+    previous?: HealthMonitor,
   ) {
     const active = new Map<string, ActiveGroup>();
     const passive = new Map<string, PassiveGroup>();
@@ -100,9 +110,9 @@ export class HealthMonitor {
             const checker = new HealthChecker(backend, check, tls, {
               changed: (up, result) => this.activeChanged(members, check, up, result),
             });
-            group = { checker, members };
+            group = { key, checker, members };
             active.set(key, group);
-            this.checkers.push(checker);
+            this.activeGroups.push(group);
           }
           group.members.push(backend);
           this.activeOf.set(backend, group);
@@ -111,7 +121,8 @@ export class HealthMonitor {
           const key = `${address}|${route.passive.failures}|${route.passive.coolOff}`;
           let group = passive.get(key);
           if (group === undefined) {
-            group = { state: new PassiveHealth({ failures: route.passive.failures, coolOffMs: route.passive.coolOff }), members: [], timer: undefined };
+            const state = previous?.passiveGroups.find((g) => g.key === key)?.state;
+            group = { key, state: state ?? new PassiveHealth({ failures: route.passive.failures, coolOffMs: route.passive.coolOff }), members: [], timer: undefined };
             passive.set(key, group);
             this.passiveGroups.push(group);
           }
@@ -120,17 +131,32 @@ export class HealthMonitor {
         }
       }
     }
+    if (previous !== undefined) this.carryOver(previous);
+  }
+
+  /** Reload: adopts the old monitor's state where nothing changed, then reconciles every backend. */
+  private carryOver(previous: HealthMonitor): void {
+    previous.stop();
+    for (const group of this.activeGroups) {
+      const old = previous.activeGroups.find((g) => g.key === group.key);
+      if (old !== undefined) group.checker.carryOver(old.checker);
+    }
+    for (const group of this.passiveGroups) {
+      const until = group.state.ejectedUntil;
+      if (until !== undefined) this.scheduleCoolOffEnd(group, Math.max(0, until - Date.now()));
+    }
+    this.apply([...this.routeOf.keys()], 'configuration reloaded', 'health settings or state changed');
   }
 
   /** Starts the active checks, their first probes spread over one interval. */
   start(): void {
-    const count = this.checkers.length;
-    this.checkers.forEach((checker, index) => checker.start(Math.floor((checker.check.interval * index) / count)));
+    const count = this.activeGroups.length;
+    this.activeGroups.forEach(({ checker }, index) => checker.start(Math.floor((checker.check.interval * index) / count)));
   }
 
   /** Stops every check and cool-off timer. */
   stop(): void {
-    for (const checker of this.checkers) checker.stop();
+    for (const { checker } of this.activeGroups) checker.stop();
     for (const group of this.passiveGroups) {
       clearTimeout(group.timer);
       group.timer = undefined;
@@ -181,11 +207,18 @@ export class HealthMonitor {
     const group = this.passiveOf.get(backend);
     if (group === undefined || !group.state.recordFailure(Date.now(), detail)) return;
     const { failures, coolOffMs } = group.state.settings;
+    this.scheduleCoolOffEnd(group, coolOffMs);
+    this.apply(group.members, 'passive', `${failures} consecutive failures, last: ${detail}; out for ${coolOffMs}ms`);
+  }
+
+  private scheduleCoolOffEnd(group: PassiveGroup, delayMs: number): void {
+    clearTimeout(group.timer);
     group.timer = setTimeout(() => {
       group.timer = undefined;
-      if (group.state.endCoolOff()) this.apply(group.members, 'cool-off ended', `after ${coolOffMs}ms; one more failure ejects it again`);
-    }, coolOffMs).unref();
-    this.apply(group.members, 'passive', `${failures} consecutive failures, last: ${detail}; out for ${coolOffMs}ms`);
+      if (group.state.endCoolOff()) {
+        this.apply(group.members, 'cool-off ended', `after ${group.state.settings.coolOffMs}ms; one more failure ejects it again`);
+      }
+    }, delayMs).unref();
   }
 
   private activeChanged(members: readonly Backend[], check: HealthCheckConfig, up: boolean, result: CheckResult): void {
