@@ -291,7 +291,8 @@ export class Gateway implements TunnelOpener {
 
   private handleUpgrade(req: IncomingMessage, socket: Socket, bodyHead: Buffer): void {
     socket.on('error', ignoreSocketError);
-    const forwarding = decideForwarding(req, this.contextOf(socket), this.trustedProxies);
+    const context = this.contextOf(socket);
+    const forwarding = decideForwarding(req, context, this.trustedProxies);
     const clientAddress = forwarding.clientAddress;
     if (this.draining) {
       // A client reconnecting during the drain must reach another instance, never a backend through this one.
@@ -310,7 +311,6 @@ export class Gateway implements TunnelOpener {
     }
     const route = routed.route;
     const routeConfig = this.config.routes[route.index];
-    const context = this.contextOf(socket);
     const allowed = routeConfig?.allowedVpceIds;
     if (allowed !== undefined && (context.vpceId === undefined || !allowed.includes(context.vpceId))) {
       this.rejectHandshake(socket, 'ERR_ROUTE_FORBIDDEN', req, clientAddress);
@@ -342,7 +342,8 @@ export class Gateway implements TunnelOpener {
       this.plainProxy.answer(res, 'ERR_GATEWAY_DRAINING', { connection: 'close' });
       return;
     }
-    const forwarding = decideForwarding(req, this.contextOf(req.socket), this.trustedProxies);
+    const context = this.contextOf(req.socket);
+    const forwarding = decideForwarding(req, context, this.trustedProxies);
     const clientAddress = forwarding.clientAddress;
     // An Upgrade: websocket request that Node did not treat as an upgrade lacks
     // the Connection token: it is a broken handshake, not a plain request.
@@ -360,7 +361,6 @@ export class Gateway implements TunnelOpener {
     }
     const route = routed.route;
     const sendProxy = this.config.routes[route.index]?.sendProxyProtocol;
-    const context = this.contextOf(req.socket);
     const proxyHeader = sendProxy !== undefined ? proxyHeaderFor(sendProxy, req.socket, clientAddress, context.clientPort) : undefined;
     this.plainProxy.forward(req, res, route, routed.selection, forwarding, proxyHeader);
   }

@@ -8,16 +8,8 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { overlayConfig } from '../../src/config/overlay-config.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
+import { problemsOf } from '../helpers/config.js';
 
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    validateConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 function fileProblems(text: string, name = 'wsgate.yaml', flags: Record<string, unknown> = {}): readonly string[] {
   const dir = mkdtempSync(join(tmpdir(), 'wsgate-config-'));

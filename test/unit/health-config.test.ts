@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateConfig } from '../../src/config/validate.js';
-import { ConfigError } from '../../src/errors.js';
+import { problemsOf } from '../helpers/config.js';
 
 const route = { path: '/', backends: ['127.0.0.1:9000'] };
 
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    validateConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems;
-  }
-  assert.fail('a ConfigError is thrown');
-}
 
 describe('health check configuration', () => {
   test('off by default; passive on with 3 failures and a 10 s cool-off', () => {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateConfig } from '../../src/config/validate.js';
-import { ConfigError } from '../../src/errors.js';
+import { problemsOf } from '../helpers/config.js';
 
 // Issues 5 and 6: tunnels (pingInterval, idleTimeout, tcpKeepAlive), drain
 // (timeout, closeSpread) and healthPath, as the schema reads and checks them.
 
 const MINIMAL = { routes: [{ path: '/', backends: ['127.0.0.1:9000'] }] };
 
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    validateConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems;
-  }
-  assert.fail('a ConfigError is thrown');
-}
 
 describe('tunnels, drain and healthPath', () => {
   test('defaults: no pings, no idle timeout, TCP keep-alive after 30 s, a 30 s drain with no spread, /healthz', () => {
