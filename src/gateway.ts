@@ -21,6 +21,7 @@ import { AdminServer } from './observability/admin.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { routeRequest } from './routing/route-request.js';
 import { RouteTable, type Route } from './routing/route-table.js';
+import { earlierStageErrorHandler } from './listener/socket-stage.js';
 import { UpgradeAttempt, type TunnelOpener } from './tunnel/open-tunnel.js';
 import { closeTunnelsSpread } from './tunnel/drain.js';
 import { CLOSE_GRACE_MS } from './tunnel/inject.js';
@@ -43,7 +44,7 @@ export interface GatewayOptions {
 
 // Shared no-op so that an error between accept and tunnel never goes unhandled;
 // the stage that owns the socket at that moment reports it.
-function ignoreSocketError(): void {}
+const ignoreSocketError = earlierStageErrorHandler((): void => {});
 
 /**
  * Composes the stages of one connection: accept (HTTP server), handshake

@@ -7,6 +7,7 @@ import { setConnectionContext, type ConnectionContext } from './connection-conte
 import type { ProxyProtocolHeader } from './proxy-protocol.js';
 import { readProxyHeader } from './read-proxy-header.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import { earlierStageErrorHandler } from './socket-stage.js';
 
 export interface ListenerSettings {
   /** Every connection must start with a PROXY protocol v1 or v2 header (a per-listener setting: never guessed). */
@@ -56,8 +57,13 @@ export class Listener {
     });
   }
 
+  /** One handler for every accepted socket (no closure per connection); the tunnel replaces it. */
+  private readonly onEarlySocketError = earlierStageErrorHandler((error: NodeJS.ErrnoException): void =>
+    this.logger.debug({ err: error.code ?? error.message }, 'client socket error before HTTP'),
+  );
+
   private accept(socket: Socket): void {
-    socket.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ err: error.code ?? error.message }, 'client socket error before HTTP'));
+    socket.on('error', this.onEarlySocketError);
     const peer = plainAddress(socket.remoteAddress);
     const peerTrusted = this.settings.trustedProxies.has(peer);
     if (!this.settings.acceptProxyProtocol) {

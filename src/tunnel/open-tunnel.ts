@@ -7,6 +7,7 @@ import type { Route } from '../routing/route-table.js';
 import { addSetCookieToHead } from '../routing/sticky-cookie.js';
 import type { Backend } from '../upstream/backend.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
+import { OWNER } from '../listener/socket-stage.js';
 import { Tunnel } from './tunnel.js';
 
 /** What opening a tunnel needs from the gateway. */
@@ -40,11 +41,14 @@ const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection']);
  */
 export class UpgradeAttempt {
   private readonly tried = new Set<Backend>();
-  private upstream: Socket | undefined;
+  /** @internal read by the shared socket handlers below. */
+  upstream: Socket | undefined;
   private backend: Backend | undefined;
   private connected = false;
   private received: Buffer | undefined;
   private settled = false;
+  /** Connect timeout, then response timeout: one timer per attempt, not a socket timer (see start()). */
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly client: Socket,
@@ -56,8 +60,9 @@ export class UpgradeAttempt {
   ) {
     // Hold client bytes until the backend accepts: they are sent after the 101.
     client.pause();
-    client.on('error', this.onClientGone);
-    client.on('close', this.onClientGone);
+    (client as AttemptSocket)[OWNER] = this;
+    client.on('error', onClientGone);
+    client.on('close', onClientGone);
   }
 
   start(): void {
@@ -73,21 +78,37 @@ export class UpgradeAttempt {
     this.connected = false;
     this.received = undefined;
     const options = { host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true };
-    const upstream = backend.tls
-      ? tlsConnect({ ...options, servername: isIP(backend.host) === 0 ? backend.host : undefined, rejectUnauthorized: this.opener.backendTls.rejectUnauthorized, ca: this.opener.backendTls.ca })
-      : netConnect(options);
+    const upstream = (
+      backend.tls
+        ? tlsConnect({ ...options, servername: isIP(backend.host) === 0 ? backend.host : undefined, rejectUnauthorized: this.opener.backendTls.rejectUnauthorized, ca: this.opener.backendTls.ca })
+        : netConnect(options)
+    ) as AttemptSocket;
     this.upstream = upstream;
-    upstream.on('error', this.onUpstreamError);
-    upstream.on('timeout', this.onUpstreamTimeout);
-    upstream.on(backend.tls ? 'secureConnect' : 'connect', this.onUpstreamConnect);
-    upstream.on('data', this.onUpstreamData);
-    upstream.on('end', this.onUpstreamEnd);
-    upstream.setTimeout(this.opener.connectTimeoutMs);
+    upstream[OWNER] = this;
+    upstream.on('error', onUpstreamError);
+    upstream.on(backend.tls ? 'secureConnect' : 'connect', onUpstreamConnect);
+    upstream.on('data', onUpstreamData);
+    upstream.on('end', onUpstreamEnd);
+    // A plain timer rather than socket.setTimeout(): a socket timer stays on
+    // the socket for the tunnel's whole life (a Timeout and a bound function
+    // per tunnel, and a refresh on every read and write) even once cleared.
+    this.armTimer(this.opener.connectTimeoutMs);
     // Queued until the connection is up, then flushed in one write.
     upstream.cork();
     upstream.write(this.requestHead, 'latin1');
     if (this.bodyHead.length > 0) upstream.write(this.bodyHead);
     upstream.uncork();
+  }
+
+  /** @internal */
+  armTimer(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(onAttemptTimeout, ms, this).unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   get backendLabel(): string | undefined {
@@ -99,33 +120,31 @@ export class UpgradeAttempt {
     return this.backend;
   }
 
-  private readonly onClientGone = (): void => {
+  /** @internal */
+  clientGone(): void {
     if (this.settled) return;
     this.settled = true;
+    this.clearTimer();
     this.detachClient();
     this.upstream?.destroy();
     this.opener.upgradeFailed(this, 'ERR_UPSTREAM_UNAVAILABLE', 'client closed before the backend answered');
-  };
+  }
 
-  private readonly onUpstreamConnect = (): void => {
+  /** @internal */
+  upstreamConnected(): void {
     this.connected = true;
-    this.upstream?.setTimeout(this.opener.responseTimeoutMs);
-  };
+    this.armTimer(this.opener.responseTimeoutMs);
+  }
 
-  private readonly onUpstreamError = (error: NodeJS.ErrnoException): void => {
-    this.retryOrFail(`${error.code ?? 'error'}: ${error.message}`, error.code !== undefined && CONNECT_FAILURES.has(error.code));
-  };
-
-  private readonly onUpstreamTimeout = (): void => {
+  /** @internal */
+  timedOut(): void {
+    this.timer = undefined;
     if (!this.connected) this.retryOrFail('connect timeout', true);
     else this.fail('ERR_UPSTREAM_TIMEOUT', 'no response head in time');
-  };
+  }
 
-  private readonly onUpstreamEnd = (): void => {
-    this.fail('ERR_UPSTREAM_BAD_RESPONSE', 'backend closed before a complete response head');
-  };
-
-  private readonly onUpstreamData = (chunk: Buffer): void => {
+  /** @internal */
+  upstreamData(chunk: Buffer): void {
     this.received = this.received === undefined ? chunk : Buffer.concat([this.received, chunk]);
     const result = parseResponseHead(this.received);
     if (result.kind === 'need-more') return;
@@ -136,11 +155,13 @@ export class UpgradeAttempt {
     if (this.backend !== undefined) this.opener.backendAnswered?.(this, this.backend, result.head.statusCode);
     if (result.head.statusCode === 101) this.join(this.received, result.head.headLength);
     else this.relayRefusal(result.head, this.received);
-  };
+  }
 
   /** Connect errors before anything was sent back are retried on the next backend. */
-  private retryOrFail(detail: string, isConnectFailure: boolean): void {
+  /** @internal */
+  retryOrFail(detail: string, isConnectFailure: boolean): void {
     if (this.settled) return;
+    this.clearTimer();
     const backend = this.backend;
     this.upstream?.destroy();
     this.upstream = undefined;
@@ -152,9 +173,11 @@ export class UpgradeAttempt {
     this.fail('ERR_UPSTREAM_BAD_RESPONSE', detail);
   }
 
-  private fail(code: FailureCode, detail: string): void {
+  /** @internal */
+  fail(code: FailureCode, detail: string): void {
     if (this.settled) return;
     this.settled = true;
+    this.clearTimer();
     this.upstream?.destroy();
     this.detachClient();
     rejectUpgrade(this.client, code);
@@ -162,17 +185,16 @@ export class UpgradeAttempt {
   }
 
   private detachUpstream(upstream: Socket): void {
-    upstream.removeListener('error', this.onUpstreamError);
-    upstream.removeListener('timeout', this.onUpstreamTimeout);
-    upstream.removeListener('connect', this.onUpstreamConnect);
-    upstream.removeListener('secureConnect', this.onUpstreamConnect);
-    upstream.removeListener('data', this.onUpstreamData);
-    upstream.removeListener('end', this.onUpstreamEnd);
+    upstream.removeListener('error', onUpstreamError);
+    upstream.removeListener('connect', onUpstreamConnect);
+    upstream.removeListener('secureConnect', onUpstreamConnect);
+    upstream.removeListener('data', onUpstreamData);
+    upstream.removeListener('end', onUpstreamEnd);
   }
 
   private detachClient(): void {
-    this.client.removeListener('error', this.onClientGone);
-    this.client.removeListener('close', this.onClientGone);
+    this.client.removeListener('error', onClientGone);
+    this.client.removeListener('close', onClientGone);
   }
 
   /** 101: relay the backend's head and any frames behind it, then relay bytes both ways. */
@@ -180,10 +202,9 @@ export class UpgradeAttempt {
     const upstream = this.upstream as Socket;
     const backend = this.backend as Backend;
     this.settled = true;
+    this.clearTimer();
     this.detachUpstream(upstream);
     this.detachClient();
-    // The tunnel lives until a side closes; idle limits are a separate feature.
-    upstream.setTimeout(0);
     // The sticky cookie (issue 4) rides on the 101 itself: a WebSocket client's first request may be this upgrade.
     const setCookie = stickySetCookie(this.route, this.selection, backend);
     this.client.write(setCookie === undefined ? received : addSetCookieToHead(received, parsedHeadLength, setCookie));
@@ -193,7 +214,7 @@ export class UpgradeAttempt {
       this.route,
       backend,
       this.selection.clientAddress,
-      (t) => this.opener.tunnelFinished(t),
+      this.opener,
       received.subarray(parsedHeadLength),
     );
     this.opener.tunnelOpened(tunnel);
@@ -207,6 +228,7 @@ export class UpgradeAttempt {
     const upstream = this.upstream as Socket;
     const client = this.client;
     this.settled = true;
+    this.clearTimer();
     this.detachUpstream(upstream);
     this.detachClient();
     this.opener.upgradeRefused(this, head.statusCode);
@@ -245,8 +267,40 @@ export class UpgradeAttempt {
     upstream.on('data', forward);
     upstream.on('end', finish);
     upstream.on('close', finish);
+    // A body without a length that stalls is cut off after the response timeout.
+    upstream.setTimeout(this.opener.responseTimeoutMs);
     upstream.on('timeout', finish);
     client.on('close', () => upstream.destroy());
   }
 }
 
+
+// Shared socket handlers for attempts: each finds its attempt in the socket's
+// OWNER slot, so an attempt costs no closures.
+interface AttemptSocket extends Socket {
+  [OWNER]: UpgradeAttempt;
+}
+
+function onClientGone(this: AttemptSocket): void {
+  this[OWNER].clientGone();
+}
+
+function onUpstreamConnect(this: AttemptSocket): void {
+  this[OWNER].upstreamConnected();
+}
+
+function onUpstreamError(this: AttemptSocket, error: NodeJS.ErrnoException): void {
+  this[OWNER].retryOrFail(`${error.code ?? 'error'}: ${error.message}`, error.code !== undefined && CONNECT_FAILURES.has(error.code));
+}
+
+function onUpstreamEnd(this: AttemptSocket): void {
+  this[OWNER].fail('ERR_UPSTREAM_BAD_RESPONSE', 'backend closed before a complete response head');
+}
+
+function onUpstreamData(this: AttemptSocket, chunk: Buffer): void {
+  this[OWNER].upstreamData(chunk);
+}
+
+function onAttemptTimeout(attempt: UpgradeAttempt): void {
+  attempt.timedOut();
+}

@@ -3,6 +3,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { Route } from '../routing/route-table.js';
 import { FrameBoundaryTracker } from './frame-tracker.js';
 import { relayInjecting, tunnelFinished, type Injector } from './inject.js';
+import { isEarlierStageErrorHandler, OWNER } from '../listener/socket-stage.js';
 
 /** Which side ended the tunnel first. */
 export type ClosedBy = 'client' | 'backend' | 'gateway';
@@ -23,18 +24,16 @@ export interface TunnelSummary {
   readonly reason?: string | undefined;
 }
 
-// Each socket knows its peer and its tunnel through two symbol slots, so the
-// relay handlers below are shared functions: no closures are created per
-// tunnel, and nothing outlives the sockets.
-const PEER = Symbol('wsgate.peer');
-const TUNNEL = Symbol('wsgate.tunnel');
-const FRAMES = Symbol('wsgate.frames');
-
+// Each socket knows its tunnel through its OWNER slot, so the relay handlers
+// below are shared functions: no closures are created per tunnel, and nothing
+// outlives the sockets.
 interface TunnelSocket extends Socket {
-  [PEER]: TunnelSocket;
-  [TUNNEL]: Tunnel;
-  /** Frame structure of the bytes this socket reads (one direction of the tunnel). */
-  [FRAMES]: FrameBoundaryTracker;
+  [OWNER]: Tunnel;
+}
+
+/** Who is told when a tunnel has ended (the gateway). */
+export interface TunnelOwner {
+  tunnelFinished(tunnel: Tunnel): void;
 }
 
 /**
@@ -75,19 +74,16 @@ export class Tunnel {
     readonly route: Route,
     readonly backend: Backend,
     readonly clientAddress: string,
-    private readonly onFinished: (tunnel: Tunnel) => void,
+    private readonly owner: TunnelOwner,
     backendPrefix?: Buffer,
   ) {
     if (backendPrefix !== undefined && backendPrefix.length > 0) this.fromBackend.push(backendPrefix);
     const c = client as TunnelSocket;
     const u = upstream as TunnelSocket;
-    c[PEER] = u;
-    u[PEER] = c;
-    c[TUNNEL] = this;
-    u[TUNNEL] = this;
-    c[FRAMES] = this.fromClient;
-    u[FRAMES] = this.fromBackend;
+    c[OWNER] = this;
+    u[OWNER] = this;
     for (const socket of [c, u]) {
+      dropEarlierErrorHandlers(socket);
       socket.on('error', onSocketError);
       socket.on('data', onSocketData);
       socket.on('drain', onSocketDrain);
@@ -131,33 +127,51 @@ export class Tunnel {
     if (--this.openSockets === 0) {
       if (this.injector !== undefined) tunnelFinished(this.injector);
       this.backend.activeTunnels--;
-      this.onFinished(this);
+      this.owner.tunnelFinished(this);
     }
   }
 }
 
+/** The other socket of this socket's tunnel. */
+function peerOf(socket: TunnelSocket): Socket {
+  const tunnel = socket[OWNER];
+  return socket === tunnel.client ? tunnel.upstream : tunnel.client;
+}
+
+/**
+ * The accept and HTTP stages' error handlers only log or ignore; from here the
+ * tunnel's handler decides, and one listener instead of three keeps the
+ * socket's listener list from becoming an array (memory per idle tunnel).
+ */
+function dropEarlierErrorHandlers(socket: Socket): void {
+  for (const handler of socket.listeners('error')) {
+    if (isEarlierStageErrorHandler(handler)) socket.removeListener('error', handler);
+  }
+}
+
 function onSocketData(this: TunnelSocket, chunk: Buffer): void {
-  const frames = this[FRAMES];
+  const tunnel = this[OWNER];
+  const fromBackend = this === tunnel.upstream;
+  const frames = fromBackend ? tunnel.fromBackend : tunnel.fromClient;
   frames.push(chunk);
-  const tunnel = this[TUNNEL];
   tunnel.active = true;
-  if (frames.closeSeen) tunnel.closedBy ??= tunnel.sideOf(this);
+  if (frames.closeSeen) tunnel.closedBy ??= fromBackend ? 'backend' : 'client';
   const injector = tunnel.injector;
   if (injector !== undefined) {
-    relayInjecting(injector, this === tunnel.upstream, chunk);
+    relayInjecting(injector, fromBackend, chunk);
     return;
   }
-  if (!this[PEER].write(chunk)) this.pause();
+  if (!(fromBackend ? tunnel.client : tunnel.upstream).write(chunk)) this.pause();
 }
 
 function onSocketDrain(this: TunnelSocket): void {
-  this[PEER].resume();
+  peerOf(this).resume();
 }
 
 function onSocketEnd(this: TunnelSocket): void {
-  const tunnel = this[TUNNEL];
+  const tunnel = this[OWNER];
   tunnel.closedBy ??= tunnel.sideOf(this);
-  const peer = this[PEER];
+  const peer = peerOf(this);
   // Once Close frames have passed both ways the WebSocket is over (RFC 6455
   // 7.1.1: the TCP connection goes next), so nothing more can flow either way:
   // close both at once rather than pass a FIN and wait for the other one,
@@ -172,15 +186,15 @@ function onSocketEnd(this: TunnelSocket): void {
 }
 
 function onSocketError(this: TunnelSocket, error: Error): void {
-  const tunnel = this[TUNNEL];
+  const tunnel = this[OWNER];
   tunnel.closedBy ??= tunnel.sideOf(this);
   tunnel.error ??= (error as NodeJS.ErrnoException).code ?? error.message;
-  this[PEER].destroy();
+  peerOf(this).destroy();
 }
 
 function onSocketClose(this: TunnelSocket): void {
-  const peer = this[PEER];
-  const tunnel = this[TUNNEL];
+  const peer = peerOf(this);
+  const tunnel = this[OWNER];
   tunnel.closedBy ??= tunnel.sideOf(this);
   if (!peer.destroyed) {
     // This side is gone for good, so nothing the peer sends can be delivered:
