@@ -8,6 +8,7 @@ import { validateConfig } from './config/validate.js';
 import { FAILURES, type FailureCode } from './errors.js';
 import { rejectUpgrade, rejectionHeaders } from './handshake/reject.js';
 import { Admission } from './handshake/admission.js';
+import type { UpgradeRequest } from './handshake/clean-upgrade-head.js';
 import { decideForwarding } from './handshake/forwarded.js';
 import { buildUpgradeRequestHead, plainAddress } from './handshake/upstream-request.js';
 import { isWebSocketRequest, validateHandshake } from './handshake/validate-handshake.js';
@@ -121,6 +122,9 @@ export class Gateway implements TunnelOpener {
         trustedProxies: this.trustedProxies,
         proxyProtocolTimeoutMs: config.timeouts.proxyProtocol,
         maxConnections: config.limits.maxConnections,
+        fastUpgrade: (socket, request, bodyHead) => this.handleUpgrade(request, socket, bodyHead),
+        maxHeaderSize: config.limits.maxHeaderSize,
+        headTimeoutMs: config.timeouts.handshake,
       },
       this.server,
       this.logger,
@@ -221,6 +225,7 @@ export class Gateway implements TunnelOpener {
     const adminClosed = this.admin?.close() ?? Promise.resolve();
     return new Promise<void>((resolve) => {
       this.listener.server.close(() => void adminClosed.then(resolve));
+      this.listener.closeWaiting();
       for (const tunnel of this.tunnels) tunnel.destroy('gateway closing');
       this.server.closeAllConnections();
       this.plainProxy.close();
@@ -290,10 +295,11 @@ export class Gateway implements TunnelOpener {
     );
   }
 
-  private handleUpgrade(req: IncomingMessage, socket: Socket, bodyHead: Buffer): void {
+  /** An upgrade request, from Node's HTTP server or from the listener's fast path (clean-upgrade-head.ts). */
+  handleUpgrade(req: UpgradeRequest, socket: Socket, bodyHead: Buffer): void {
     socket.on('error', ignoreSocketError);
     const context = this.contextOf(socket);
-    const forwarding = decideForwarding(req, context, this.trustedProxies);
+    const forwarding = decideForwarding(req, context, this.trustedProxies, isEncrypted(socket));
     const clientAddress = forwarding.clientAddress;
     if (this.draining) {
       // A client reconnecting during the drain must reach another instance, never a backend through this one.
@@ -329,7 +335,7 @@ export class Gateway implements TunnelOpener {
     new UpgradeAttempt(socket, route, routed.selection, head, bodyHead, this).start();
   }
 
-  private rejectHandshake(socket: Socket, code: FailureCode, req: IncomingMessage, clientAddress: string): void {
+  private rejectHandshake(socket: Socket, code: FailureCode, req: UpgradeRequest, clientAddress: string): void {
     rejectUpgrade(socket, code);
     this.logger.info({ code, status: FAILURES[code].status, client: clientAddress, url: req.url }, 'handshake rejected');
   }
@@ -344,7 +350,7 @@ export class Gateway implements TunnelOpener {
       return;
     }
     const context = this.contextOf(req.socket);
-    const forwarding = decideForwarding(req, context, this.trustedProxies);
+    const forwarding = decideForwarding(req, context, this.trustedProxies, isEncrypted(req.socket));
     const clientAddress = forwarding.clientAddress;
     // An Upgrade: websocket request that Node did not treat as an upgrade lacks
     // the Connection token: it is a broken handshake, not a plain request.
@@ -434,6 +440,10 @@ export class Gateway implements TunnelOpener {
   backendAnswered(_attempt: UpgradeAttempt, backend: Backend): void {
     this.health.succeeded(backend);
   }
+}
+
+function isEncrypted(socket: Socket): boolean {
+  return (socket as Socket & { encrypted?: boolean }).encrypted === true;
 }
 
 /** What makes a backend "the same" across a reload. */

@@ -1,7 +1,6 @@
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { ConnectionContext } from '../listener/connection-context.js';
 import type { TrustedProxies } from '../listener/trusted-proxies.js';
+import type { UpgradeRequest } from './clean-upgrade-head.js';
 
 /**
  * What the backend is told about the original request, and who the client
@@ -47,11 +46,12 @@ function realClient(chain: readonly string[], trusted: TrustedProxies): string {
   return chain[0] ?? '';
 }
 
-export function decideForwarding(req: IncomingMessage, context: ConnectionContext, trusted: TrustedProxies): Forwarding {
+/** `secure`: the client's own connection to us is TLS. */
+export function decideForwarding(req: Pick<UpgradeRequest, 'headers'>, context: ConnectionContext, trusted: TrustedProxies, secure: boolean): Forwarding {
   // The HTTP peer is the PROXY header's client when one was believed, else the TCP peer.
   const peer = context.clientAddress;
   const believed = trusted.has(peer);
-  const scheme = (req.socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  const scheme = secure ? 'https' : 'http';
   const host = req.headers.host;
   if (!believed) {
     return {

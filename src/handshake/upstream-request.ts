@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { UpgradeRequest } from './clean-upgrade-head.js';
 import type { Forwarding } from './forwarded.js';
 
 /**
@@ -44,7 +44,7 @@ function connectionOptions(connection: string | undefined): Set<string> | undefi
  * extensions, cookies and Origin intact), minus hop-by-hop headers, plus the
  * upgrade pair and X-Forwarded-*. Built as one string so it goes out in one write.
  */
-export function buildUpgradeRequestHead(req: IncomingMessage, forwarded: Forwarding, target?: string): string {
+export function buildUpgradeRequestHead(req: UpgradeRequest, forwarded: Forwarding, target?: string): string {
   const extraDropped = connectionOptions(req.headers.connection);
   const raw = req.rawHeaders;
   // `target`: the path a route rewrote (issue 4); otherwise the client's target as sent.

@@ -7,7 +7,8 @@ import { setConnectionContext, type ConnectionContext } from './connection-conte
 import type { ProxyProtocolHeader } from './proxy-protocol.js';
 import { readProxyHeader } from './read-proxy-header.js';
 import type { TrustedProxies } from './trusted-proxies.js';
-import { earlierStageErrorHandler } from './socket-stage.js';
+import { earlierStageErrorHandler, OWNER } from './socket-stage.js';
+import { parseCleanUpgradeHead, type CleanUpgradeHead } from '../handshake/clean-upgrade-head.js';
 
 export interface ListenerSettings {
   /** Every connection must start with a PROXY protocol v1 or v2 header (a per-listener setting: never guessed). */
@@ -16,6 +17,21 @@ export interface ListenerSettings {
   readonly proxyProtocolTimeoutMs: number;
   /** Connections beyond this many are closed at once (not accepted). */
   readonly maxConnections: number | undefined;
+  /**
+   * Where a plain-TCP connection whose first bytes are a complete, clean
+   * upgrade request goes without Node's HTTP server (clean-upgrade-head.ts);
+   * undefined sends every connection through the HTTP server.
+   */
+  readonly fastUpgrade: ((socket: Socket, request: CleanUpgradeHead, bodyHead: Buffer) => void) | undefined;
+  /** The HTTP server's own head limit: longer heads go to it, for its 431. */
+  readonly maxHeaderSize: number;
+  /** A connection that sends no byte for this long gets 408, as the HTTP server would answer. */
+  readonly headTimeoutMs: number;
+}
+
+/** A socket waiting for its first bytes; the listener is found through the OWNER slot. */
+interface WaitingSocket extends Socket {
+  [OWNER]: Listener;
 }
 
 function clientOf(header: ProxyProtocolHeader): { address: string; port: number } | undefined {
@@ -30,6 +46,9 @@ function clientOf(header: ProxyProtocolHeader): { address: string; port: number 
  */
 export class Listener {
   readonly server: Server;
+  /** Plain connections waiting for their first bytes, with when they started waiting. */
+  private readonly waiting = new Map<Socket, number>();
+  private waitingSweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: ListenerSettings,
@@ -102,17 +121,22 @@ export class Listener {
     });
   }
 
+  /** Ends connections still waiting for their first bytes (gateway close). */
+  closeWaiting(): void {
+    if (this.waitingSweep !== undefined) clearInterval(this.waitingSweep);
+    this.waitingSweep = undefined;
+    for (const socket of this.waiting.keys()) socket.destroy();
+    this.waiting.clear();
+  }
+
   /** `rest`: bytes read past a PROXY header, which the next stage must see first. */
   private handOver(socket: Socket, context: ConnectionContext, rest: Buffer | undefined): void {
     const secureContext = this.secureContext();
     if (secureContext === undefined) {
       setConnectionContext(socket, context);
-      this.http.emit('connection', socket);
-      // The HTTP server reads the socket's handle directly (parser.consume), so
-      // bytes put back with unshift() would never reach it: hand them to its
-      // data listener instead, before any newer bytes can arrive.
-      if (rest !== undefined && rest.length > 0) socket.emit('data', rest);
-      if (socket.isPaused()) socket.resume();
+      if (this.settings.fastUpgrade === undefined) this.toHttp(socket, rest);
+      else if (rest !== undefined && rest.length > 0) this.firstBytes(socket, rest);
+      else this.awaitFirstBytes(socket);
       return;
     }
     // TLS after the PROXY header (the header is never encrypted): bytes buffered
@@ -126,4 +150,76 @@ export class Listener {
     if (socket.isPaused()) socket.resume();
     this.http.emit('connection', tlsSocket);
   }
+
+  private awaitFirstBytes(socket: Socket): void {
+    (socket as WaitingSocket)[OWNER] = this;
+    this.waiting.set(socket, Date.now());
+    socket.on('data', onFirstBytes);
+    socket.on('end', onEndBeforeBytes);
+    socket.on('close', onCloseBeforeBytes);
+    if (socket.isPaused()) socket.resume();
+    this.waitingSweep ??= setInterval(() => this.sweepWaiting(), Math.max(10, Math.min(1000, this.settings.headTimeoutMs / 2))).unref();
+  }
+
+  /** @internal the first bytes of a plain connection: a clean upgrade goes the fast way, anything else to the HTTP server. */
+  firstBytes(socket: Socket, chunk: Buffer): void {
+    const request = parseCleanUpgradeHead(chunk, this.settings.maxHeaderSize);
+    const fastUpgrade = this.settings.fastUpgrade;
+    if (request === undefined || fastUpgrade === undefined) this.toHttp(socket, chunk);
+    else fastUpgrade(socket, request, chunk.subarray(request.headLength));
+  }
+
+  /** @internal */
+  stopWaiting(socket: Socket): void {
+    this.waiting.delete(socket);
+    socket.removeListener('data', onFirstBytes);
+    socket.removeListener('end', onEndBeforeBytes);
+    socket.removeListener('close', onCloseBeforeBytes);
+  }
+
+  private sweepWaiting(): void {
+    const expired = Date.now() - this.settings.headTimeoutMs;
+    for (const [socket, since] of this.waiting) {
+      if (since > expired) continue;
+      this.stopWaiting(socket);
+      // What Node's HTTP server answers when no complete head arrives in time (headersTimeout).
+      this.logger.info({ status: 408, err: 'ERR_HTTP_REQUEST_TIMEOUT' }, 'malformed request');
+      socket.once('finish', destroySocket);
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+    if (this.waiting.size === 0 && this.waitingSweep !== undefined) {
+      clearInterval(this.waitingSweep);
+      this.waitingSweep = undefined;
+    }
+  }
+
+  /** Node's HTTP server takes the socket, with any bytes already read. */
+  private toHttp(socket: Socket, rest: Buffer | undefined): void {
+    this.http.emit('connection', socket);
+    // The HTTP server reads the socket's handle directly (parser.consume), so
+    // bytes put back with unshift() would never reach it: hand them to its
+    // data listener instead, before any newer bytes can arrive.
+    if (rest !== undefined && rest.length > 0) socket.emit('data', rest);
+    if (socket.isPaused()) socket.resume();
+  }
+}
+
+function onFirstBytes(this: WaitingSocket, chunk: Buffer): void {
+  const listener = this[OWNER];
+  listener.stopWaiting(this);
+  listener.firstBytes(this, chunk);
+}
+
+/** A FIN before any byte: a TCP health check, or a client that gave up. */
+function onEndBeforeBytes(this: WaitingSocket): void {
+  this[OWNER].stopWaiting(this);
+  this.destroy();
+}
+
+function onCloseBeforeBytes(this: WaitingSocket): void {
+  this[OWNER].stopWaiting(this);
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }

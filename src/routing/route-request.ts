@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { UpgradeRequest } from '../handshake/clean-upgrade-head.js';
 import type { Route } from './compile-route.js';
 import { encodePath } from './normalize-path.js';
 import { readRequestFacts } from './request-facts.js';
@@ -18,7 +18,7 @@ export type RoutingResult =
  * path; then the rewritten, normalised path is re-encoded and the query kept
  * as the client sent it.
  */
-export function routeRequest(table: RouteTable, req: IncomingMessage, clientAddress: string, secure: boolean): RoutingResult {
+export function routeRequest(table: RouteTable, req: Pick<UpgradeRequest, 'url' | 'headers'>, clientAddress: string, secure: boolean): RoutingResult {
   const target = req.url ?? '';
   const read = readRequestFacts(target, req.headers);
   if (!read.ok) {
