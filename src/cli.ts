@@ -1,6 +1,6 @@
-#!/usr/bin/env -S node --initial-heap-size=64
+#!/usr/bin/env -S node --initial-heap-size=64 --min-semi-space-size=4
 /**
- * The shebang's V8 flag is WSGATE_NODE_FLAGS (runtime-flags.ts says why).
+ * The shebang's V8 flags are WSGATE_NODE_FLAGS (runtime-flags.ts says why).
  *
  * The command line: turns flags into a validated configuration and calls the
  * library. It is the only place that chooses exit codes:
