@@ -57,6 +57,9 @@ export class Gateway implements TunnelOpener {
   readonly logger: Logger;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
+  get backendKeepAliveMs(): number {
+    return this.#config.tunnels.tcpKeepAlive;
+  }
   readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
   readonly trustedProxies: TrustedProxies;
   private readonly server: Server;
@@ -66,6 +69,7 @@ export class Gateway implements TunnelOpener {
   private routes: RouteTable;
   private readonly plainProxy: PlainHttpProxy;
   private readonly tunnels = new Set<Tunnel>();
+  private clientKeepAliveInherited = false;
   /** Pings and idle timeouts: one timer for all tunnels (issue 5); created by listen(). */
   private keepalive: KeepaliveSweeper | undefined;
   /** Set once drain() starts: health 503, new upgrades and requests 503 (issue 6). */
@@ -158,8 +162,16 @@ export class Gateway implements TunnelOpener {
     this.#config = { ...config, listen: this.#config.listen };
     // The old monitor's counters and cool-offs carry over for backends and settings that stayed (issue 6).
     this.health = new HealthMonitor(routeHealthSettings(this.routes.routes, this.#config), this.logger, this.backendTls, this.health);
-    if (listening) this.health.start();
+    if (listening) {
+      this.health.start();
+      this.applyListenerKeepAlive();
+    }
     this.logger.info({ routes: routes.routes.length }, 'configuration reloaded');
+  }
+
+  /** Accepted sockets inherit keep-alive from the listener; false: set per tunnel instead (tunnelOpened). */
+  private applyListenerKeepAlive(): void {
+    this.clientKeepAliveInherited = this.listener.setAcceptedKeepAlive(this.config.tunnels.tcpKeepAlive);
   }
 
   /** Number of tunnels open now. */
@@ -175,6 +187,7 @@ export class Gateway implements TunnelOpener {
   async listen(): Promise<AddressInfo> {
     const { host, port } = this.config.listen;
     const address = await this.listener.listen(host, port);
+    this.applyListenerKeepAlive();
     // The HTTP server never listens itself, but its 'listening' event is what
     // starts Node's connection tracking: the headers timeout (408) and
     // closeAllConnections() depend on it.
@@ -395,12 +408,11 @@ export class Gateway implements TunnelOpener {
       return;
     }
     this.tunnels.add(tunnel);
+    // TCP keep-alive (issue 5): an NLB counts probes as traffic (350 s idle timeout); Linux's own first
+    // probe comes after 7200 s. The backend socket was dialled with it (open-tunnel.ts), and the client
+    // socket inherited it from the listener, unless the listener could not take it.
     const keepAliveMs = this.config.tunnels.tcpKeepAlive;
-    if (keepAliveMs > 0) {
-      // An NLB counts keep-alive probes as traffic (350 s idle timeout); Linux's own first probe comes after 7200 s.
-      tunnel.client.setKeepAlive(true, keepAliveMs);
-      tunnel.upstream.setKeepAlive(true, keepAliveMs);
-    }
+    if (keepAliveMs > 0 && !this.clientKeepAliveInherited) tunnel.client.setKeepAlive(true, keepAliveMs);
   }
 
   tunnelFinished(tunnel: Tunnel): void {

@@ -65,6 +65,21 @@ export class Listener {
     );
   }
 
+  /**
+   * TCP keep-alive for every accepted connection, set once on the listening
+   * socket: Linux copies SO_KEEPALIVE and the TCP_KEEP* settings from a
+   * listener to the sockets it accepts (tcp_create_openreq_child), which saves
+   * four setsockopt(2) calls per connection. Node has no public call for a
+   * listener, so this uses the handle's own setKeepAlive (the one
+   * socket.setKeepAlive uses) and reports false when it is not there; the
+   * caller then sets keep-alive per socket. `delayMs` 0 turns it off.
+   */
+  setAcceptedKeepAlive(delayMs: number): boolean {
+    const handle = (this.server as Server & { _handle?: { setKeepAlive?: (enable: boolean, delaySeconds: number) => number } | null })._handle;
+    if (typeof handle?.setKeepAlive !== 'function') return false;
+    return handle.setKeepAlive(delayMs > 0, Math.floor(delayMs / 1000)) === 0;
+  }
+
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);

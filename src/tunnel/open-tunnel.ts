@@ -14,6 +14,8 @@ import { Tunnel } from './tunnel.js';
 export interface TunnelOpener {
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
+  /** TCP keep-alive delay for backend sockets, 0 for none (issue 5). */
+  readonly backendKeepAliveMs: number;
   /** The TLS options for wss:// backends. */
   readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
   tunnelOpened(tunnel: Tunnel): void;
@@ -77,7 +79,9 @@ export class UpgradeAttempt {
     this.tried.add(backend);
     this.connected = false;
     this.received = undefined;
-    const options = { host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true };
+    const keepAliveMs = this.opener.backendKeepAliveMs;
+    // Keep-alive as a connect option: Node sets it once the connection is up, without a call per tunnel.
+    const options = { host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true, keepAlive: keepAliveMs > 0, keepAliveInitialDelay: keepAliveMs };
     const upstream = (
       backend.tls
         ? tlsConnect({ ...options, servername: isIP(backend.host) === 0 ? backend.host : undefined, rejectUnauthorized: this.opener.backendTls.rejectUnauthorized, ca: this.opener.backendTls.ca })
@@ -205,6 +209,8 @@ export class UpgradeAttempt {
     this.clearTimer();
     this.detachUpstream(upstream);
     this.detachClient();
+    // A TLS socket does not take keep-alive as a connect option: set it on the connection now.
+    if (backend.tls && this.opener.backendKeepAliveMs > 0) upstream.setKeepAlive(true, this.opener.backendKeepAliveMs);
     // The sticky cookie (issue 4) rides on the 101 itself: a WebSocket client's first request may be this upgrade.
     const setCookie = stickySetCookie(this.route, this.selection, backend);
     this.client.write(setCookie === undefined ? received : addSetCookieToHead(received, parsedHeadLength, setCookie));

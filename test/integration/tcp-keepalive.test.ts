@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { closed, openClient } from '../helpers/clients.js';
 import { startGateway } from '../helpers/gateway.js';
+import { validateConfig } from '../../src/index.js';
 import { startRecordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
 
 // Issue 5: TCP keep-alive on both sockets of a tunnel, with an initial delay
@@ -64,4 +65,18 @@ test('--tcp-keepalive sets the delay, and 0 turns keep-alive off', async () => {
   const off = await tunnelTimers(0);
   assert.equal(off.client?.kind, 0, 'no timer on the client side');
   assert.equal(off.upstream?.kind, 0, 'no timer on the backend side');
+});
+
+test('a reload that changes --tcp-keepalive applies to the next tunnel on both sides', async () => {
+  const gw = await startGateway({ routes: [{ path: '/', backends: [backend.address] }] });
+  gw.gateway.reload(validateConfig({ listen: gw.host, routes: [{ path: '/', backends: [backend.address] }], tunnels: { tcpKeepAlive: '2m' } }));
+  const upstreamPort = new Promise<number>((resolve) => backend.wss.once('connection', (_ws, req) => resolve(req.socket.remotePort ?? 0)));
+  const { ws } = await openClient(`ws://${gw.host}/`);
+  const client = timerOf(gw.port);
+  const upstream = timerOf(await upstreamPort, backend.port);
+  assert.ok((client?.seconds ?? 0) > 118, `client side first probe in ${client?.seconds} s`);
+  assert.ok((upstream?.seconds ?? 0) > 118, `backend side first probe in ${upstream?.seconds} s`);
+  ws.close();
+  await closed(ws);
+  await gw.close();
 });
