@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { tempDir } from './temp-dir.js';
 
 export interface HaproxyFrontend {
   /** What the frontend's server line adds, e.g. "send-proxy" or "send-proxy-v2". */
@@ -35,7 +35,7 @@ function portAnswers(port: number): Promise<boolean> {
 export async function startHaproxy(frontends: readonly HaproxyFrontend[], idleTimeout = '30s'): Promise<RunningHaproxy> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const ports = frontends.map(() => 20_000 + Math.floor(Math.random() * 40_000));
-    const dir = mkdtempSync(join(tmpdir(), 'wsgate-haproxy-'));
+    const dir = tempDir('wsgate-haproxy-');
     const config = [
       'global',
       '  maxconn 1000',

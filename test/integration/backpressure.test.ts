@@ -19,6 +19,42 @@ function message(index: number): Buffer {
   return payload;
 }
 
+/** Opens a tunnel; returns the client and the backend's side of it. */
+async function openTunnel(gatewayHost: string, wss: WebSocketServer): Promise<{ client: WebSocket; server: WebSocket }> {
+  const backendSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
+  const client = new WebSocket(`ws://${gatewayHost}/`, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    client.once('open', resolve);
+    client.once('error', reject);
+  });
+  return { client, server: await backendSide };
+}
+
+/**
+ * `receiver` stops reading while `sender` queues 100 MiB: at most
+ * IN_FLIGHT_BOUND may leave the sender; then `receiver` reads again and must
+ * get every message whole and in order.
+ */
+async function stallThenDeliver(sender: WebSocket, receiver: WebSocket, what: string): Promise<void> {
+  receiver.pause();
+  for (let i = 0; i < COUNT; i++) sender.send(message(i));
+  // Let the sender push for a while against a receiver that reads nothing.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const left = TOTAL - sender.bufferedAmount;
+  assert.ok(left <= IN_FLIGHT_BOUND, `${(left / 2 ** 20).toFixed(1)} MiB left the ${what} while the other side read nothing`);
+  let received = 0;
+  let outOfOrder = 0;
+  const done = new Promise<void>((resolve) => {
+    receiver.on('message', (data: Buffer) => {
+      if (data.length !== MESSAGE || data.readUInt32BE(0) !== received || data[MESSAGE - 1] !== (received & 0xff)) outOfOrder++;
+      if (++received === COUNT) resolve();
+    });
+  });
+  receiver.resume();
+  await done;
+  assert.equal(outOfOrder, 0);
+}
+
 describe('backpressure', () => {
   let wss: WebSocketServer;
   let backendPort: number;
@@ -31,31 +67,8 @@ describe('backpressure', () => {
 
   test('a client that stops reading stalls a streaming backend; resumed, it gets 100 MiB whole and in order', async () => {
     const gw = await startGateway({ routes: [{ path: '/', backends: [`127.0.0.1:${backendPort}`] }] });
-    const backendSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-    const client = new WebSocket(`ws://${gw.host}/`, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      client.once('open', resolve);
-      client.once('error', reject);
-    });
-    client.pause();
-    const server = await backendSide;
-    for (let i = 0; i < COUNT; i++) server.send(message(i));
-    // Let the backend push for a while against a client that reads nothing.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const stalled = server.bufferedAmount;
-    assert.ok(TOTAL - stalled <= IN_FLIGHT_BOUND, `${((TOTAL - stalled) / 2 ** 20).toFixed(1)} MiB left the backend while the client read nothing`);
-
-    let received = 0;
-    let outOfOrder = 0;
-    const done = new Promise<void>((resolve) => {
-      client.on('message', (data: Buffer) => {
-        if (data.length !== MESSAGE || data.readUInt32BE(0) !== received || data[MESSAGE - 1] !== (received & 0xff)) outOfOrder++;
-        if (++received === COUNT) resolve();
-      });
-    });
-    client.resume();
-    await done;
-    assert.equal(outOfOrder, 0);
+    const { client, server } = await openTunnel(gw.host, wss);
+    await stallThenDeliver(server, client, 'backend');
     client.close();
     assert.ok(await eventually(() => gw.gateway.activeTunnels === 0));
     await gw.close();
@@ -63,30 +76,8 @@ describe('backpressure', () => {
 
   test('a backend that stops reading stalls a streaming client; resumed, it gets 100 MiB whole and in order', async () => {
     const gw = await startGateway({ routes: [{ path: '/', backends: [`127.0.0.1:${backendPort}`] }] });
-    const backendSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-    const client = new WebSocket(`ws://${gw.host}/`, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      client.once('open', resolve);
-      client.once('error', reject);
-    });
-    const server = await backendSide;
-    server.pause();
-    for (let i = 0; i < COUNT; i++) client.send(message(i));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const stalled = client.bufferedAmount;
-    assert.ok(TOTAL - stalled <= IN_FLIGHT_BOUND, `${((TOTAL - stalled) / 2 ** 20).toFixed(1)} MiB left the client while the backend read nothing`);
-
-    let received = 0;
-    let outOfOrder = 0;
-    const done = new Promise<void>((resolve) => {
-      server.on('message', (data: Buffer) => {
-        if (data.length !== MESSAGE || data.readUInt32BE(0) !== received || data[MESSAGE - 1] !== (received & 0xff)) outOfOrder++;
-        if (++received === COUNT) resolve();
-      });
-    });
-    server.resume();
-    await done;
-    assert.equal(outOfOrder, 0);
+    const { client, server } = await openTunnel(gw.host, wss);
+    await stallThenDeliver(client, server, 'client');
     client.close();
     assert.ok(await eventually(() => gw.gateway.activeTunnels === 0));
     await gw.close();

@@ -4,19 +4,19 @@
  * without starting; flags override the file; `check` prints the route table.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
 import { runCli } from '../helpers/cli.js';
 import { rawGet } from '../helpers/raw-http.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../fixtures/wsgate.example.yaml', import.meta.url));
 
 function tempFile(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'wsgate-file-')), name);
+  const file = join(tempDir('wsgate-file-'), name);
   writeFileSync(file, text);
   return file;
 }

@@ -5,14 +5,14 @@
  * prefixes longest first) and path normalisation hold end to end.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { rawGet, rawRequest, rawUpgrade } from '../helpers/raw-http.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const IDS = ['host-exact', 'host-wild', 'acme', 'fox', 'beta', 'globex', 'v2', 'health', 'rooms', 'app', 'static', 'admin', 'private'] as const;
 type Id = (typeof IDS)[number];
@@ -81,7 +81,7 @@ async function startFromFlags(backends: Map<Id, EchoBackend>): Promise<CliProces
 }
 
 async function startFromFile(backends: Map<Id, EchoBackend>): Promise<CliProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'wsgate-routing-'));
+  const dir = tempDir('wsgate-routing-');
   const file = join(dir, 'wsgate.yaml');
   writeFileSync(file, stringify({ listen: '127.0.0.1:0', logLevel: 'info', routes: routes((id) => backends.get(id)?.address ?? '').map((route) => route.file) }));
   return runCli(['--config', file]);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
 import { closed, expectRefusal, openClient } from '../helpers/clients.js';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 let a: EchoBackend;
 let b: EchoBackend;
@@ -23,7 +23,7 @@ function echoOnce(ws: import('ws').WebSocket, text: string): Promise<string> {
 }
 
 test('SIGHUP applies a new route to new connections, keeps old tunnels, and refuses a broken file', { timeout: 30_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wsgate-reload-'));
+  const dir = tempDir('wsgate-reload-');
   const file = join(dir, 'wsgate.yaml');
   writeFileSync(file, `listen: 127.0.0.1:0\nroutes:\n  - path: /chat\n    backends: ["${a.address}"]\n`);
   const cli = runCli(['--config', file]);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
 import { closed, expectRefusal, handshakeRequest, openClient, rawExchange } from '../helpers/clients.js';
 import { startGateway } from '../helpers/gateway.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const certs = (name: string): string => fileURLToPath(new URL(`../../../fixtures/certs/${name}`, import.meta.url));
 const CA = readFileSync(certs('ca.pem'));
@@ -61,7 +61,7 @@ describe('TLS', () => {
   });
 
   test('reloadCertificate() serves the new certificate to new connections', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wsgate-tls-'));
+    const dir = tempDir('wsgate-tls-');
     const certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
     copyFileSync(certs('server.pem'), certFile);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { describeConfig } from '../../src/config/describe-config.js';
@@ -9,10 +8,11 @@ import { overlayConfig } from '../../src/config/overlay-config.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
 import { problemsOf } from '../helpers/config.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 
 function fileProblems(text: string, name = 'wsgate.yaml', flags: Record<string, unknown> = {}): readonly string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'wsgate-config-'));
+  const dir = tempDir('wsgate-config-');
   const file = join(dir, name);
   writeFileSync(file, text);
   try {
@@ -153,7 +153,7 @@ describe('config files', () => {
   });
 
   test('flags override the file; problems in flag values are blamed on the flags', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wsgate-config-'));
+    const dir = tempDir('wsgate-config-');
     const file = join(dir, 'wsgate.yaml');
     writeFileSync(file, 'listen: 127.0.0.1:1\nlogLevel: warn\ntimeouts: { backendConnect: 1s, backendResponse: 2s }\ndefaults: { balance: random }\nroutes:\n  - path: /a\n    backends: [h:1]\n');
     const config = loadConfig({ listen: '127.0.0.1:2', timeouts: { backendConnect: '3s' }, defaults: { stickyCookie: 'S' } }, file);
