@@ -126,7 +126,7 @@ export class Gateway implements TunnelOpener {
         trustedProxies: this.trustedProxies,
         proxyProtocolTimeoutMs: config.timeouts.proxyProtocol,
         maxConnections: config.limits.maxConnections,
-        fastUpgrade: (socket, request, bodyHead) => this.handleUpgrade(request, socket, bodyHead),
+        fastUpgrade: (socket, request, bodyHead, context) => this.handleUpgrade(request, socket, bodyHead, context),
         maxHeaderSize: config.limits.maxHeaderSize,
         headTimeoutMs: config.timeouts.handshake,
       },
@@ -309,9 +309,9 @@ export class Gateway implements TunnelOpener {
   }
 
   /** An upgrade request, from Node's HTTP server or from the listener's fast path (clean-upgrade-head.ts). */
-  handleUpgrade(req: UpgradeRequest, socket: Socket, bodyHead: Buffer): void {
-    socket.on('error', ignoreSocketError);
-    const context = this.contextOf(socket);
+  handleUpgrade(req: UpgradeRequest, socket: Socket, bodyHead: Buffer, context = this.contextOf(socket)): void {
+    // The listener's handler is normally still there; one more would turn the listener list into an array.
+    if (socket.listenerCount('error') === 0) socket.on('error', ignoreSocketError);
     const forwarding = decideForwarding(req, context, this.trustedProxies, isEncrypted(socket));
     const clientAddress = forwarding.clientAddress;
     if (this.draining) {

@@ -22,7 +22,7 @@ export interface ListenerSettings {
    * upgrade request goes without Node's HTTP server (clean-upgrade-head.ts);
    * undefined sends every connection through the HTTP server.
    */
-  readonly fastUpgrade: ((socket: Socket, request: CleanUpgradeHead, bodyHead: Buffer) => void) | undefined;
+  readonly fastUpgrade: ((socket: Socket, request: CleanUpgradeHead, bodyHead: Buffer, context: ConnectionContext) => void) | undefined;
   /** The HTTP server's own head limit: longer heads go to it, for its 431. */
   readonly maxHeaderSize: number;
   /** A connection that sends no byte for this long gets 408, as the HTTP server would answer. */
@@ -32,6 +32,11 @@ export interface ListenerSettings {
 /** A socket waiting for its first bytes; the listener is found through the OWNER slot. */
 interface WaitingSocket extends Socket {
   [OWNER]: Listener;
+}
+
+interface WaitingConnection {
+  readonly context: ConnectionContext;
+  readonly since: number;
 }
 
 function clientOf(header: ProxyProtocolHeader): { address: string; port: number } | undefined {
@@ -46,8 +51,8 @@ function clientOf(header: ProxyProtocolHeader): { address: string; port: number 
  */
 export class Listener {
   readonly server: Server;
-  /** Plain connections waiting for their first bytes, with when they started waiting. */
-  private readonly waiting = new Map<Socket, number>();
+  /** Plain connections waiting for their first bytes, with what the listener knows of them. */
+  private readonly waiting = new Map<Socket, WaitingConnection>();
   private waitingSweep: NodeJS.Timeout | undefined;
 
   constructor(
@@ -148,10 +153,9 @@ export class Listener {
   private handOver(socket: Socket, context: ConnectionContext, rest: Buffer | undefined): void {
     const secureContext = this.secureContext();
     if (secureContext === undefined) {
-      setConnectionContext(socket, context);
-      if (this.settings.fastUpgrade === undefined) this.toHttp(socket, rest);
-      else if (rest !== undefined && rest.length > 0) this.firstBytes(socket, rest);
-      else this.awaitFirstBytes(socket);
+      if (this.settings.fastUpgrade === undefined) this.toHttp(socket, rest, context);
+      else if (rest !== undefined && rest.length > 0) this.firstBytes(socket, rest, context);
+      else this.awaitFirstBytes(socket, context);
       return;
     }
     // TLS after the PROXY header (the header is never encrypted): bytes buffered
@@ -166,9 +170,9 @@ export class Listener {
     this.http.emit('connection', tlsSocket);
   }
 
-  private awaitFirstBytes(socket: Socket): void {
+  private awaitFirstBytes(socket: Socket, context: ConnectionContext): void {
     (socket as WaitingSocket)[OWNER] = this;
-    this.waiting.set(socket, Date.now());
+    this.waiting.set(socket, { context, since: Date.now() });
     socket.on('data', onFirstBytes);
     socket.on('end', onEndBeforeBytes);
     socket.on('close', onCloseBeforeBytes);
@@ -176,25 +180,31 @@ export class Listener {
     this.waitingSweep ??= setInterval(() => this.sweepWaiting(), Math.max(10, Math.min(1000, this.settings.headTimeoutMs / 2))).unref();
   }
 
-  /** @internal the first bytes of a plain connection: a clean upgrade goes the fast way, anything else to the HTTP server. */
-  firstBytes(socket: Socket, chunk: Buffer): void {
+  /**
+   * @internal the first bytes of a plain connection: a clean upgrade goes the
+   * fast way (with its context in hand: nothing is stored per socket), anything
+   * else to the HTTP server.
+   */
+  firstBytes(socket: Socket, chunk: Buffer, context: ConnectionContext): void {
     const request = parseCleanUpgradeHead(chunk, this.settings.maxHeaderSize);
     const fastUpgrade = this.settings.fastUpgrade;
-    if (request === undefined || fastUpgrade === undefined) this.toHttp(socket, chunk);
-    else fastUpgrade(socket, request, chunk.subarray(request.headLength));
+    if (request === undefined || fastUpgrade === undefined) this.toHttp(socket, chunk, context);
+    else fastUpgrade(socket, request, chunk.subarray(request.headLength), context);
   }
 
-  /** @internal */
-  stopWaiting(socket: Socket): void {
+  /** @internal stops waiting for `socket`'s first bytes; returns what was known of it. */
+  stopWaiting(socket: Socket): ConnectionContext | undefined {
+    const waiting = this.waiting.get(socket);
     this.waiting.delete(socket);
     socket.removeListener('data', onFirstBytes);
     socket.removeListener('end', onEndBeforeBytes);
     socket.removeListener('close', onCloseBeforeBytes);
+    return waiting?.context;
   }
 
   private sweepWaiting(): void {
     const expired = Date.now() - this.settings.headTimeoutMs;
-    for (const [socket, since] of this.waiting) {
+    for (const [socket, { since }] of this.waiting) {
       if (since > expired) continue;
       this.stopWaiting(socket);
       // What Node's HTTP server answers when no complete head arrives in time (headersTimeout).
@@ -208,8 +218,9 @@ export class Listener {
     }
   }
 
-  /** Node's HTTP server takes the socket, with any bytes already read. */
-  private toHttp(socket: Socket, rest: Buffer | undefined): void {
+  /** Node's HTTP server takes the socket, with any bytes already read; the gateway finds the context by socket. */
+  private toHttp(socket: Socket, rest: Buffer | undefined, context: ConnectionContext): void {
+    setConnectionContext(socket, context);
     this.http.emit('connection', socket);
     // The HTTP server reads the socket's handle directly (parser.consume), so
     // bytes put back with unshift() would never reach it: hand them to its
@@ -221,8 +232,9 @@ export class Listener {
 
 function onFirstBytes(this: WaitingSocket, chunk: Buffer): void {
   const listener = this[OWNER];
-  listener.stopWaiting(this);
-  listener.firstBytes(this, chunk);
+  const context = listener.stopWaiting(this);
+  if (context !== undefined) listener.firstBytes(this, chunk, context);
+  else this.destroy();
 }
 
 /** A FIN before any byte: a TCP health check, or a client that gave up. */
