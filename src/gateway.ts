@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { FAILURES, type FailureCode } from './errors.js';
-import { rejectUpgrade, rejectionHeaders } from './handshake/reject.js';
+import { rejectMalformedRequest, rejectUpgrade, rejectionHeaders } from './handshake/reject.js';
 import { Admission } from './handshake/admission.js';
 import type { UpgradeRequest } from './handshake/clean-upgrade-head.js';
 import { decideForwarding } from './handshake/forwarded.js';
@@ -395,8 +395,7 @@ export class Gateway implements TunnelOpener {
     }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     this.logger.info({ status, err: code }, 'malformed request');
-    socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    rejectMalformedRequest(socket, status);
   }
 
   // TunnelOpener: events from upgrade attempts and tunnels.

@@ -28,6 +28,16 @@ export function rejectionHeaders(code: FailureCode): Record<string, string> {
 }
 
 /**
+ * Answers a request head that could not be read (400, 408 slow head, 431 too
+ * large) the way Node's HTTP server does, without a body, and closes the socket
+ * once the answer is flushed.
+ */
+export function rejectMalformedRequest(socket: Duplex, status: 400 | 408 | 431): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
  * Answers an upgrade request on its raw socket and closes it. The socket is
  * destroyed once the response is flushed (as ws's abortHandshake does), so a
  * client that never closes its side cannot hold the descriptor.

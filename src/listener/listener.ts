@@ -9,6 +9,7 @@ import { readProxyHeader } from './read-proxy-header.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import { earlierStageErrorHandler, OWNER } from './socket-stage.js';
 import { parseCleanUpgradeHead, type CleanUpgradeHead } from '../handshake/clean-upgrade-head.js';
+import { rejectMalformedRequest } from '../handshake/reject.js';
 
 export interface ListenerSettings {
   /** Every connection must start with a PROXY protocol v1 or v2 header (a per-listener setting: never guessed). */
@@ -209,8 +210,7 @@ export class Listener {
       this.stopWaiting(socket);
       // What Node's HTTP server answers when no complete head arrives in time (headersTimeout).
       this.logger.info({ status: 408, err: 'ERR_HTTP_REQUEST_TIMEOUT' }, 'malformed request');
-      socket.once('finish', destroySocket);
-      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      rejectMalformedRequest(socket, 408);
     }
     if (this.waiting.size === 0 && this.waitingSweep !== undefined) {
       clearInterval(this.waitingSweep);
@@ -247,6 +247,3 @@ function onCloseBeforeBytes(this: WaitingSocket): void {
   this[OWNER].stopWaiting(this);
 }
 
-function destroySocket(this: Socket): void {
-  this.destroy();
-}

@@ -43,8 +43,7 @@ const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection']);
  */
 export class UpgradeAttempt {
   private readonly tried = new Set<Backend>();
-  /** @internal read by the shared socket handlers below. */
-  upstream: Socket | undefined;
+  private upstream: Socket | undefined;
   private backend: Backend | undefined;
   private connected = false;
   private received: Buffer | undefined;
