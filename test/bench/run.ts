@@ -36,7 +36,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Ma
 const HELP = `usage: node dist/test/bench/run.js [options]
   --quick               scaled-down smoke run (CI; well under 90 s)
   --scenario S1,S2      scenarios (default S1,S2,S3,S4)
-  --target a,b          targets: direct, naive, wsgate, wsgate-w2 (default all; wsgate-w2 runs S1 only)
+  --target a,b          targets: direct, naive, wsgate, wsgate-w2, bare (default all but bare; wsgate-w2 runs S1 only;
+                        bare = bare-relay.ts, the least a Node net relay can do, a yardstick)
   --wsgate-cli PATH     gateway CLI (default: ../../src/cli.js from this file)
   --max-seconds S       hard overall deadline (default 900, quick 80)
   --quiet-max S         before each run, wait up to S s for other work on the machine to calm down (default 10, quick 0)
@@ -105,7 +106,9 @@ const ESTIMATE: Record<ScenarioId, number> = {
   S4: PARAMS.S4.conns / 1000 + PARAMS.S4.settleSeconds + PARAMS.S4.closeSettleSeconds + 4,
 };
 
-const ALL_TARGETS = ['direct', 'naive', 'wsgate', 'wsgate-w2'] as const;
+const ALL_TARGETS = ['direct', 'naive', 'wsgate', 'wsgate-w2', 'bare'] as const;
+/** `bare` is a yardstick for Node's own floor, run only when asked for. */
+const DEFAULT_TARGETS: readonly string[] = ALL_TARGETS.filter((t) => t !== 'bare');
 type Target = (typeof ALL_TARGETS)[number];
 const isTarget = (s: string): s is Target => (ALL_TARGETS as readonly string[]).includes(s);
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
@@ -116,7 +119,7 @@ const scenarios = opt.scenario.split(',').map((s) => s.trim().toUpperCase()).fil
 for (const s of scenarios) if (!isScenario(s)) fail(`unknown scenario ${s}; known: ${SCENARIOS.join(', ')}`);
 const WSGATE_CLI = path.resolve(opt['wsgate-cli'] ?? path.join(HERE, '../../src/cli.js'));
 const haveCli = fs.existsSync(WSGATE_CLI);
-let targets = (opt.target ?? ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+let targets = (opt.target ?? DEFAULT_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 for (const t of targets) if (!isTarget(t)) fail(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')}`);
 if (!haveCli && targets.some((t) => t.startsWith('wsgate'))) {
   if (opt.target !== undefined) fail(`wsgate CLI not found at ${WSGATE_CLI} (build the project, or pass --wsgate-cli PATH)`);
@@ -346,8 +349,8 @@ async function startTarget(t: Target, sc: ScenarioId, bs: Array<{ port: number }
   const [b1, b2] = bs.map((b) => b.port) as [number, number];
   if (t === 'direct') return { proxyPid: null, ports: [b1, b2], child: null, logPath: null };
   const logPath = path.join(WORK, `${t}-${sc}.log`);
-  if (t === 'naive') {
-    const child = spawnChild(t, process.execPath, [...PROXY_NODE_FLAGS, script('naive-proxy.js'), String(b1), String(b2)], {
+  if (t === 'naive' || t === 'bare') {
+    const child = spawnChild(t, process.execPath, [...PROXY_NODE_FLAGS, script(t === 'naive' ? 'naive-proxy.js' : 'bare-relay.js'), String(b1), String(b2)], {
       logPath,
       readyLine: /READY (\d+)/,
       env: PROXY_ENV,
