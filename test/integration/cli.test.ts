@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
 import { closed, openClient } from '../helpers/clients.js';
@@ -67,6 +69,16 @@ describe('the wsgate command', () => {
     for (const flag of ['--listen', '--route', '--log-level', '--connect-timeout', '--response-timeout', 'demo', 'Examples:']) {
       assert.ok(cli.stdout.includes(flag), `--help mentions ${flag}`);
     }
+  });
+
+  test('the built bin runs on its own, as the `wsgate` link that npm and npx make runs it', () => {
+    // A fresh `npm run build` must leave dist/src/cli.js executable: npm sets the bit only when it
+    // first links a bin, so a rebuilt or re-cloned checkout that npx already knew failed with EACCES.
+    const bin = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+    const run = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run.error, undefined, `spawning ${bin}: ${run.error?.message ?? ''}`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^Usage: wsgate /);
   });
 
   test('bad flags exit 2 with a message that names the problem', async () => {
