@@ -12,7 +12,7 @@
  */
 import { toJsonSchema, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
-import { GatewayConfigSchema } from './schema.js';
+import { BALANCE_NAMES, GatewayConfigSchema } from './schema.js';
 
 /** One value of each JSON type: a `lazy` schema picks its branch by the input's type. */
 const SAMPLES: readonly unknown[] = ['', 0, false, {}, []];
@@ -74,6 +74,15 @@ function inlineDefinitions(node: Json, scopes: readonly Definitions[] = []): Jso
   return isJsonObject(resolved) ? { ...resolved, ...rest } : resolved;
 }
 
+/** A note on each balance name, for the hover text (every name needs one: the type checks it). */
+const BALANCE_NOTES: Readonly<Record<(typeof BALANCE_NAMES)[number], string | undefined>> = {
+  'round-robin': 'smooth weighted',
+  'least-conn': undefined,
+  random: 'power of two choices',
+  hash: 'rendezvous, on hashOn',
+};
+const BALANCE_TEXT = BALANCE_NAMES.map((name) => (BALANCE_NOTES[name] === undefined ? name : `${name} (${BALANCE_NOTES[name]})`));
+
 /** Hover text for editors, on the fields of issue 4 (top level and per route). */
 const TOP_LEVEL_DESCRIPTIONS: Readonly<Record<string, string>> = {
   routes: 'Routes. Conditional routes (host, headers, cookies, query, exact or regex path) are tried first in the order written, then plain prefix routes longest first, then the default route; the first that matches wins.',
@@ -91,7 +100,7 @@ const ROUTE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   stripPrefix: 'Remove the matched prefix before forwarding: /chat/x reaches the backend as /x.',
   rewritePrefix: 'Replace the matched prefix: with "/v2", /chat/x reaches the backend as /v2/x.',
   backends: '"[ID@]host:port[*WEIGHT]", "ws://host:port", "http://host:port" (wss/https for TLS), or { host, port, tls, id, weight }. The id is what sticky cookies and session ids name.',
-  balance: 'round-robin (smooth weighted), least-conn, random (power of two choices) or hash (rendezvous, on hashOn).',
+  balance: `${BALANCE_TEXT.slice(0, -1).join(', ')} or ${BALANCE_TEXT[BALANCE_TEXT.length - 1]}.`,
   hashOn: '"client" (address) or { cookie | header | query: NAME }; implies balance hash.',
   stickyCookie: 'Cookie name (or { name, path, domain, maxAge, sameSite, secure }) set to the chosen backend\'s opaque id on HTTP and 101 responses and followed while the backend is healthy; false turns a default off.',
   sessionAffinity: 'Query parameter carrying a session id that starts with a backend id ("sid" for Socket.IO), or { param, separator } (default "."); false turns a default off.',

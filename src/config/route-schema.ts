@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { HashOnSchema, SessionAffinitySchema, StickyCookieSchema } from './affinity-schema.js';
+import { BALANCE_NAMES } from '../upstream/strategies/index.js';
 import {
   CookieConditionsSchema,
   HeaderConditionsSchema,
@@ -14,8 +15,9 @@ import {
   QueryConditionsSchema,
 } from './match-schema.js';
 
-export const BALANCE_CHOICES = ['round-robin', 'least-conn', 'random', 'hash'] as const;
-const BalanceSchema = v.picklist(BALANCE_CHOICES, `expected one of ${BALANCE_CHOICES.join(', ')}`);
+/** The balancing strategies, listed once in upstream/strategies/index.ts; schema.ts re-exports them. */
+export { BALANCE_NAMES };
+export const BalanceSchema = v.picklist(BALANCE_NAMES, `expected one of ${BALANCE_NAMES.join(', ')}`);
 
 /** Fields a route may leave to `defaults` (and the command line sets as defaults: --balance, --sticky-cookie...). */
 const INHERITABLE_ENTRIES = {

@@ -11,10 +11,10 @@
 import * as v from 'valibot';
 import { parseCidr } from '../listener/trusted-proxies.js';
 import { parseBackendSpec, parseDuration, parseHostPort, type Parsed } from './parse-address.js';
-import { BackendIdSecretSchema, DefaultsSchema, ROUTE_ENTRIES } from './route-schema.js';
+import { BackendIdSecretSchema, BALANCE_NAMES, BalanceSchema, DefaultsSchema, ROUTE_ENTRIES } from './route-schema.js';
 
+export { BALANCE_NAMES };
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const BALANCE_NAMES = ['round-robin', 'least-conn', 'random', 'hash'] as const;
 
 /** A string parsed by `parse` into T, with the parser's own sentence as the error. */
 function parsedString<T>(parse: (text: string) => Parsed<T>) {
@@ -108,7 +108,7 @@ const RouteSchema = v.strictObject({
   /** Match conditions, rewrites, hashOn, stickyCookie, sessionAffinity (issue 4; route-schema.ts). */
   ...ROUTE_ENTRIES,
   backends: v.pipe(v.array(BackendSchema), v.minLength(1, 'a route needs at least one backend')),
-  balance: v.optional(v.picklist(BALANCE_NAMES, `expected one of ${BALANCE_NAMES.join(', ')}`), 'round-robin'),
+  balance: v.optional(BalanceSchema, 'round-robin'),
   /** Send a PROXY protocol header to this route's backends (HAProxy's send-proxy / send-proxy-v2). */
   sendProxyProtocol: v.optional(v.picklist(['v1', 'v2'], 'expected v1 or v2')),
   /** Open tunnels allowed on this route; upgrades beyond it get 503 with Retry-After. */

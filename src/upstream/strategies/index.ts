@@ -9,9 +9,10 @@ export { LeastConnStrategy } from './least-conn.js';
 export { RandomStrategy, type RandomSource } from './random.js';
 export { RoundRobinStrategy } from './round-robin.js';
 
-export type BalanceName = 'round-robin' | 'least-conn' | 'random' | 'hash';
+/** The strategies by name, listed once: the config schema, the flags and `wsgate check` take them from here. */
+export const BALANCE_NAMES = ['round-robin', 'least-conn', 'random', 'hash'] as const;
 
-export const BALANCE_NAMES: readonly BalanceName[] = ['round-robin', 'least-conn', 'random', 'hash'];
+export type BalanceName = (typeof BALANCE_NAMES)[number];
 
 export interface StrategyOptions {
   /** Random source for 'random' (defaults to Math.random); tests inject a seeded one. */
