@@ -29,21 +29,21 @@ interface BackendProcess {
   readonly id: string;
   readonly port: number;
   readonly child: ChildProcess;
-  /** Engine.IO connection errors it reported, such as "Session ID unknown". */
-  readonly errors: string[];
+  /** Engine.IO connection errors it reported, such as "Session ID unknown", with the scenario the request named. */
+  readonly errors: Array<{ message: string; scenario: string | null }>;
 }
 
 function startBackend(id: string): Promise<BackendProcess> {
   const child = spawn(process.execPath, [BACKEND_SCRIPT, '--id', id], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const errors: string[] = [];
+  const errors: BackendProcess['errors'] = [];
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`backend ${id} exited with ${code}`)));
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
-      const event = JSON.parse(line) as { port?: number; event?: string; message?: string };
+      const event = JSON.parse(line) as { port?: number; event?: string; message?: string; scenario?: string | null };
       if (event.port !== undefined) resolve({ id, port: event.port, child, errors });
-      else if (event.event === 'connection_error') errors.push(event.message ?? '');
+      else if (event.event === 'connection_error') errors.push({ message: event.message ?? '', scenario: event.scenario ?? null });
     });
   });
 }
@@ -51,8 +51,8 @@ function startBackend(id: string): Promise<BackendProcess> {
 type Outcome = { ok: true; backend: string } | { ok: false; reason: string };
 
 /** One client's whole life: connect (polling), upgrade to WebSocket, exchange messages with acks. */
-function runClient(url: string, index: number, keepCookies: boolean): Promise<{ outcome: Outcome; socket: Socket }> {
-  const socket = io(url, { forceNew: true, reconnection: false, timeout: 8000, withCredentials: keepCookies });
+function runClient(url: string, index: number, keepCookies: boolean, scenario: string): Promise<{ outcome: Outcome; socket: Socket }> {
+  const socket = io(url, { forceNew: true, reconnection: false, timeout: 8000, withCredentials: keepCookies, query: { scenario } });
   const outcome = new Promise<Outcome>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, reason: `timeout (connected: ${socket.connected}, transport: ${socket.io.engine?.transport?.name})` }), 10_000);
     const done = (result: Outcome): void => {
@@ -82,15 +82,18 @@ function runClient(url: string, index: number, keepCookies: boolean): Promise<{ 
   return outcome.then((result) => ({ outcome: result, socket }));
 }
 
-async function runClients(gw: RunningGateway, keepCookies: boolean): Promise<Outcome[]> {
-  const results = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => runClient(`http://${gw.host}`, i, keepCookies)));
+async function runClients(gw: RunningGateway, keepCookies: boolean, scenario: string): Promise<Outcome[]> {
+  const results = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => runClient(`http://${gw.host}`, i, keepCookies, scenario)));
   for (const { socket } of results) socket.disconnect();
   return results.map((result) => result.outcome);
 }
 
-function summary(outcomes: readonly Outcome[], backends: readonly BackendProcess[], errorsBefore: readonly number[]) {
+function summary(outcomes: readonly Outcome[], backends: readonly BackendProcess[], scenario: string) {
   const passed = outcomes.filter((outcome) => outcome.ok);
-  const sessionUnknown = backends.reduce((sum, backend, i) => sum + backend.errors.slice(errorsBefore[i]).filter((message) => message === 'Session ID unknown').length, 0);
+  const sessionUnknown = backends.reduce(
+    (sum, backend) => sum + backend.errors.filter((error) => error.scenario === scenario && error.message === 'Session ID unknown').length,
+    0,
+  );
   const reasons = [...new Set(outcomes.flatMap((outcome) => (outcome.ok ? [] : [outcome.reason])))];
   const perBackend: Record<string, number> = {};
   for (const outcome of passed) if (outcome.ok) perBackend[outcome.backend] = (perBackend[outcome.backend] ?? 0) + 1;
@@ -100,6 +103,7 @@ function summary(outcomes: readonly Outcome[], backends: readonly BackendProcess
 describe('Socket.IO (polling, then upgrade) across two backend processes', () => {
   let backends: BackendProcess[];
   let targets: string[];
+  let runs = 0;
 
   before(async () => {
     backends = await Promise.all([startBackend('b1'), startBackend('b2')]);
@@ -113,12 +117,13 @@ describe('Socket.IO (polling, then upgrade) across two backend processes', () =>
 
   async function scenario(route: Record<string, unknown>, keepCookies: boolean) {
     const gw = await startGateway({ logLevel: 'warn', routes: [{ path: '/socket.io', backends: targets, ...route }] });
-    const errorsBefore = backends.map((backend) => backend.errors.length);
+    // Each run tags its requests, so that a request still in flight from an earlier run is not counted here.
+    const scenario = `run${++runs}`;
     try {
-      const outcomes = await runClients(gw, keepCookies);
+      const outcomes = await runClients(gw, keepCookies, scenario);
       // Errors arrive on the backends' stdout a moment after the client gave up.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      return summary(outcomes, backends, errorsBefore);
+      return summary(outcomes, backends, scenario);
     } finally {
       await gw.close();
     }
