@@ -1,3 +1,18 @@
+/**
+ * The gateway: the stages one connection passes through, in the order it
+ * meets them, and the lifecycle (listen, reload, drain, close) around them.
+ *
+ *   1. admit     listener/listener.ts            accept, connection cap, PROXY header, TLS, first bytes
+ *   2. validate  handshake/validate-handshake.ts  RFC 6455 4.2.1; draining refuses everything here
+ *   3. route     routing/route-request.ts        the first route whose conditions hold, then its gate
+ *   4. choose    upstream/pool.ts                 a backend of the route's pool (sticky, hash, strategy)
+ *   5. connect   upstream/dial-backend.ts         with the PROXY header out, retried on the next backend
+ *   6. answer    tunnel/open-tunnel.ts           the backend's 101 relayed (or its refusal, as it is)
+ *   7. tunnel    tunnel/tunnel.ts                 bytes relayed both ways until one side ends
+ *
+ * Upgrades and plain requests share stages 2 and 3 (routeIncoming below);
+ * plain requests then go to http/proxy-request.ts for stages 4 to 6.
+ */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -6,27 +21,31 @@ import type { Duplex } from 'node:stream';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { validateConfig } from './config/validate.js';
 import { FAILURES, type FailureCode } from './errors.js';
-import { rejectMalformedRequest, rejectUpgrade, rejectionHeaders } from './handshake/reject.js';
 import { Admission } from './handshake/admission.js';
 import type { UpgradeRequest } from './handshake/clean-upgrade-head.js';
-import { decideForwarding } from './handshake/forwarded.js';
-import { buildUpgradeRequestHead, plainAddress } from './handshake/upstream-request.js';
+import { decideForwarding, type Forwarding } from './handshake/forwarded.js';
+import { buildUpgradeRequestHead } from './handshake/upstream-request.js';
 import { isWebSocketRequest, validateHandshake } from './handshake/validate-handshake.js';
+import { answerFailure, rejectMalformedRequest, rejectUpgrade } from './http/failure-response.js';
 import { answerHealth, isHealthRequest } from './http/health-endpoint.js';
 import { PlainHttpProxy } from './http/proxy-request.js';
 import { connectionContext, type ConnectionContext } from './listener/connection-context.js';
+import { boundAddress } from './listener/listen.js';
 import { Listener } from './listener/listener.js';
-import { encodeProxyHeaderV1, encodeProxyHeaderV2 } from './listener/proxy-protocol.js';
+import { plainAddress } from './listener/plain-address.js';
+import { proxyHeaderFor } from './listener/proxy-protocol/proxy-header-for.js';
+import { earlierStageErrorHandler } from './listener/socket-stage.js';
 import { TrustedProxies } from './listener/trusted-proxies.js';
 import { AdminServer } from './observability/admin.js';
+import { reportRoutes, type RouteReport } from './observability/backend-report.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { routeRequest } from './routing/route-request.js';
+import type { RouteSelection } from './routing/route-selection.js';
 import { RouteTable, type Route } from './routing/route-table.js';
-import { earlierStageErrorHandler } from './listener/socket-stage.js';
-import { UpgradeAttempt, type TunnelOpener } from './tunnel/open-tunnel.js';
 import { closeTunnelsSpread } from './tunnel/drain.js';
 import { CLOSE_GRACE_MS } from './tunnel/inject.js';
 import { KeepaliveSweeper } from './tunnel/keepalive.js';
+import { UpgradeAttempt, type UpgradeEvents, type UpgradeSettings } from './tunnel/open-tunnel.js';
 import type { Tunnel } from './tunnel/tunnel.js';
 import type { Backend } from './upstream/backend.js';
 import { HealthMonitor, routeHealthSettings } from './upstream/health-monitor.js';
@@ -39,167 +58,303 @@ export interface DrainOptions {
 }
 
 export interface GatewayOptions {
-  /** A pino logger to use instead of JSON lines on stdout (tests capture lines this way). */
+  /** A pino logger to use instead of JSON lines on stdout (the CLI passes its own; tests capture lines this way). */
   readonly logger?: Logger;
 }
+
+/** What stages 2 and 3 decided for one request, upgrade or plain. */
+type RoutingDecision =
+  | { readonly kind: 'rejected'; readonly failure: FailureCode; readonly clientAddress: string }
+  | {
+      readonly kind: 'routed';
+      readonly route: Route;
+      readonly selection: RouteSelection;
+      readonly forwarding: Forwarding;
+      /** The PROXY protocol header to send first on the backend connection (the route's send-proxy). */
+      readonly proxyHeader: Buffer | undefined;
+    };
 
 // Shared no-op so that an error between accept and tunnel never goes unhandled;
 // the stage that owns the socket at that moment reports it.
 const ignoreSocketError = earlierStageErrorHandler((): void => {});
 
-/**
- * Composes the stages of one connection: accept (HTTP server), handshake
- * validation, routing, backend selection, tunnel or plain proxying. Owns the
- * lifecycle (listen, close) and the registry of live tunnels.
- */
-export class Gateway implements TunnelOpener {
+/** Rejections that end the connection rather than leave a keep-alive connection open. */
+function closesConnection(failure: FailureCode): boolean {
+  return failure === 'ERR_GATEWAY_DRAINING' || failure.startsWith('ERR_HANDSHAKE_');
+}
+
+export class Gateway {
   #config: GatewayConfig;
-  readonly logger: Logger;
-  readonly connectTimeoutMs: number;
-  readonly responseTimeoutMs: number;
-  get backendKeepAliveMs(): number {
-    return this.#config.tunnels.tcpKeepAlive;
-  }
-  readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
-  readonly trustedProxies: TrustedProxies;
-  private readonly server: Server;
-  private readonly listener: Listener;
-  private secureContext: SecureContext | undefined;
-  private readonly admission: Admission;
-  private routes: RouteTable;
-  private readonly plainProxy: PlainHttpProxy;
-  private readonly tunnels = new Set<Tunnel>();
-  private clientKeepAliveInherited = false;
+  readonly #logger: Logger;
+  readonly #trustedProxies: TrustedProxies;
+  readonly #backendTls: UpgradeSettings['backendTls'];
+  #upgradeSettings: UpgradeSettings;
+  readonly #upgradeEvents: UpgradeEvents;
+  /** Node's HTTP parser for what the listener's fast path does not take; it never listens itself. */
+  readonly #http: Server;
+  readonly #listener: Listener;
+  #secureContext: SecureContext | undefined;
+  readonly #admission: Admission;
+  /** Replaced whole on reload: compiled routes carry their own settings (compile-route.ts). */
+  #routes: RouteTable;
+  readonly #plainProxy: PlainHttpProxy;
+  readonly #tunnels = new Set<Tunnel>();
+  #clientKeepAliveInherited = false;
   /** Pings and idle timeouts: one timer for all tunnels (issue 5); created by listen(). */
-  private keepalive: KeepaliveSweeper | undefined;
+  #keepalive: KeepaliveSweeper | undefined;
   /** Set once drain() starts: health 503, new upgrades and requests 503 (issue 6). */
-  private drainStarted: Promise<void> | undefined;
-  private closing = false;
+  #drainStarted: Promise<void> | undefined;
+  #closing = false;
   /** Resolves a waiter of untilNoTunnels() when the last tunnel finishes. */
-  private onNoTunnels: (() => void) | undefined;
+  #onNoTunnels: (() => void) | undefined;
   /** Active checks and passive ejection; owns every backend's `healthy` flag (issue 6). */
-  health: HealthMonitor;
+  #health: HealthMonitor;
   /** The admin API on its own listener, when `admin` is configured. */
-  private readonly admin: AdminServer | undefined;
+  readonly #admin: AdminServer | undefined;
 
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
     this.#config = config;
-    this.logger = options.logger ?? createLogger(config.logLevel);
-    this.connectTimeoutMs = config.timeouts.backendConnect;
-    this.responseTimeoutMs = config.timeouts.backendResponse;
-    this.routes = new RouteTable(config.routes, { backendIdSecret: config.backendIdSecret });
-    this.trustedProxies = new TrustedProxies(config.trustedProxies);
-    this.backendTls = {
+    this.#logger = options.logger ?? createLogger(config.logLevel);
+    this.#routes = RouteTable.fromConfig(config);
+    this.#trustedProxies = new TrustedProxies(config.trustedProxies);
+    this.#backendTls = {
       rejectUnauthorized: config.backendTls.verify,
       ca: config.backendTls.ca !== undefined ? readFileSync(config.backendTls.ca) : undefined,
     };
-    this.secureContext = this.loadSecureContext();
-    this.admission = new Admission(config.limits.maxConnectionsPerClient);
-    this.health = new HealthMonitor(routeHealthSettings(this.routes.routes, config), this.logger, this.backendTls);
-    this.admin = config.admin === undefined ? undefined : new AdminServer(this);
-    this.plainProxy = new PlainHttpProxy(
-      {
-        backendSkipped: (backend, detail) => {
-          this.logger.warn({ backend: backend.label, detail }, 'backend skipped');
-          this.health.connectFailed(backend, detail);
-        },
-        requestFailed: (code, detail, backend) => {
-          this.logger.warn({ code, status: FAILURES[code].status, detail, backend: backend?.label }, 'request failed');
-          if (backend !== undefined && code === 'ERR_UPSTREAM_UNAVAILABLE') this.health.connectFailed(backend, detail);
-          if (backend !== undefined && code === 'ERR_UPSTREAM_BAD_RESPONSE') this.health.badResponse(backend, detail);
-        },
-        backendResponded: (backend) => this.health.succeeded(backend),
-      },
-      this.backendTls,
-      this.responseTimeoutMs,
-    );
-    // The HTTP server never listens: the Listener accepts, reads PROXY headers and TLS, then hands sockets over.
-    this.server = createServer({
+    this.#upgradeSettings = this.#settingsOf(config);
+    this.#upgradeEvents = this.#createUpgradeEvents();
+    this.#secureContext = this.#loadSecureContext();
+    this.#admission = new Admission(config.limits.maxConnectionsPerClient);
+    this.#health = new HealthMonitor(routeHealthSettings(this.#routes.routes), this.#logger, this.#backendTls);
+    this.#admin =
+      config.admin === undefined ? undefined : new AdminServer({ routes: () => this.#routes.routes, health: () => this.#health, logger: this.#logger });
+    this.#plainProxy = this.#createPlainProxy();
+    this.#http = createServer({
       maxHeaderSize: config.limits.maxHeaderSize,
       headersTimeout: config.timeouts.handshake,
       requestTimeout: 0,
       connectionsCheckingInterval: Math.min(1000, config.timeouts.handshake),
     });
-    this.listener = new Listener(
+    this.#listener = new Listener(
       {
         acceptProxyProtocol: config.acceptProxyProtocol,
-        trustedProxies: this.trustedProxies,
+        trustedProxies: this.#trustedProxies,
         proxyProtocolTimeoutMs: config.timeouts.proxyProtocol,
         maxConnections: config.limits.maxConnections,
-        fastUpgrade: (socket, request, bodyHead, context) => this.handleUpgrade(request, socket, bodyHead, context),
+        fastUpgrade: (socket, request, bodyHead, context) => this.#onUpgrade(request, socket, bodyHead, context),
         maxHeaderSize: config.limits.maxHeaderSize,
         headTimeoutMs: config.timeouts.handshake,
       },
-      this.server,
-      this.logger,
-      () => this.secureContext,
+      this.#http,
+      this.#logger,
+      () => this.#secureContext,
     );
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket as Socket, head));
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res));
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.handleClientError(error, socket));
+    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket as Socket, head, this.#contextOf(socket as Socket)));
+    this.#http.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
+    this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(error, socket));
   }
+
+  // ---------------------------------------------------------------- the path of one connection
+
+  // 1. admit: the Listener accepted the socket, read any PROXY header and TLS, and
+  //    handed the request head over: a clean upgrade head straight here, anything
+  //    else through Node's HTTP server (its 'upgrade', 'request' and 'clientError').
+
+  /** An upgrade request: stages 2 and 3, the route's connection limits, then stages 4 to 7 in an UpgradeAttempt. */
+  #onUpgrade(req: UpgradeRequest, socket: Socket, bodyHead: Buffer, context: ConnectionContext): void {
+    // The listener's handler is normally still there; one more would turn the listener list into an array.
+    if (socket.listenerCount('error') === 0) socket.on('error', ignoreSocketError);
+    const decision = this.#routeIncoming(req, socket, context, 'upgrade');
+    if (decision.kind === 'rejected') {
+      this.#refuseUpgrade(socket, decision.failure, req, decision.clientAddress);
+      return;
+    }
+    const { route, selection, forwarding, proxyHeader } = decision;
+    const limited = this.#admission.admit(route, route.maxConnections, selection.clientAddress);
+    if (limited !== undefined) {
+      this.#refuseUpgrade(socket, limited, req, selection.clientAddress);
+      return;
+    }
+    let head = buildUpgradeRequestHead(req, forwarding, selection.upstreamTarget);
+    // The PROXY header goes first on the backend connection; latin1 carries its bytes unchanged.
+    if (proxyHeader !== undefined) head = proxyHeader.toString('latin1') + head;
+    new UpgradeAttempt(socket, route, selection, head, bodyHead, this.#upgradeSettings, this.#upgradeEvents).start();
+  }
+
+  /** A plain request: the health endpoint, else stages 2 and 3, then http-proxy (proxy-request.ts). */
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (isHealthRequest(req, this.#config.healthPath)) {
+      answerHealth(res, this.draining);
+      return;
+    }
+    const decision = this.#routeIncoming(req, req.socket, this.#contextOf(req.socket), 'plain');
+    if (decision.kind === 'rejected') {
+      const { failure } = decision;
+      answerFailure(res, failure, closesConnection(failure) ? { headers: { connection: 'close' } } : {});
+      this.#logRejection(failure, req, decision.clientAddress, isWebSocketRequest(req.headers));
+      return;
+    }
+    this.#plainProxy.forward(req, res, decision.route, decision.selection, decision.forwarding, decision.proxyHeader);
+  }
+
+  /**
+   * Stages 2 and 3, shared by upgrades and plain requests: who the client is
+   * (forwarding headers believed only from trusted proxies), refusal while
+   * draining, the handshake's validity, the route, the route's gate, and the
+   * PROXY header the route sends out.
+   */
+  #routeIncoming(req: UpgradeRequest, socket: Socket, context: ConnectionContext, kind: 'upgrade' | 'plain'): RoutingDecision {
+    const forwarding = decideForwarding(req, context, this.#trustedProxies, isEncrypted(socket));
+    const clientAddress = forwarding.clientAddress;
+    // A client reconnecting during the drain must reach another instance, never a backend through this one.
+    if (this.draining) return { kind: 'rejected', failure: 'ERR_GATEWAY_DRAINING', clientAddress };
+    const invalid = kind === 'upgrade' ? handshakeFailure(req) : plainRequestFailure(req);
+    if (invalid !== undefined) return { kind: 'rejected', failure: invalid, clientAddress };
+    const routed = routeRequest(this.#routes, req, clientAddress, forwarding.xForwardedProto === 'https');
+    if (routed.kind === 'rejected') return { kind: 'rejected', failure: routed.code, clientAddress };
+    const { route } = routed;
+    // The route's gate: PrivateLink-only routes (PROXY v2 TLV 0xEA, issue 3 of elb.md).
+    if (route.allowedVpceIds !== undefined && (context.vpceId === undefined || !route.allowedVpceIds.includes(context.vpceId))) {
+      return { kind: 'rejected', failure: 'ERR_ROUTE_FORBIDDEN', clientAddress };
+    }
+    const proxyHeader =
+      route.sendProxyProtocol === undefined
+        ? undefined
+        : proxyHeaderFor(route.sendProxyProtocol, { address: clientAddress, port: context.clientPort }, { address: socket.localAddress, port: socket.localPort });
+    return { kind: 'routed', route, selection: routed.selection, forwarding, proxyHeader };
+  }
+
+  #refuseUpgrade(socket: Socket, failure: FailureCode, req: UpgradeRequest, clientAddress: string): void {
+    rejectUpgrade(socket, failure);
+    this.#logRejection(failure, req, clientAddress, true);
+  }
+
+  #logRejection(failure: FailureCode, req: UpgradeRequest, clientAddress: string, handshake: boolean): void {
+    this.#logger.info({ code: failure, status: FAILURES[failure].status, client: clientAddress, url: req.url }, handshake ? 'handshake rejected' : 'request rejected');
+  }
+
+  /** A request head Node's HTTP parser could not read. */
+  #onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = error.code ?? '';
+    // Resets and timeouts of idle keep-alive connections are routine.
+    if (code === 'ECONNRESET' || !socket.writable) {
+      this.#logger.debug({ err: code }, 'client connection reset');
+      socket.destroy();
+      return;
+    }
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.#logger.info({ status, err: code }, 'malformed request');
+    rejectMalformedRequest(socket, status);
+  }
+
+  // 4-7. choose, connect, answer, tunnel: an UpgradeAttempt runs them and reports here.
+  #createUpgradeEvents(): UpgradeEvents {
+    return {
+      tunnelOpened: (tunnel) => {
+        if (this.#closing) {
+          // An upgrade that was under way when close() ended the others.
+          tunnel.destroy('gateway closing');
+          return;
+        }
+        this.#tunnels.add(tunnel);
+        // TCP keep-alive (issue 5): an NLB counts probes as traffic (350 s idle timeout); Linux's own first
+        // probe comes after 7200 s. The backend socket was dialled with it (open-tunnel.ts), and the client
+        // socket inherited it from the listener, unless the listener could not take it.
+        const keepAliveMs = this.#config.tunnels.tcpKeepAlive;
+        if (keepAliveMs > 0 && !this.#clientKeepAliveInherited) tunnel.client.setKeepAlive(true, keepAliveMs);
+      },
+      tunnelFinished: (tunnel) => {
+        this.#tunnels.delete(tunnel);
+        if (this.#tunnels.size === 0 && this.#onNoTunnels !== undefined) {
+          const notify = this.#onNoTunnels;
+          this.#onNoTunnels = undefined;
+          notify();
+        }
+        this.#admission.release(tunnel.route, tunnel.clientAddress);
+        this.#logger.info(tunnel.summary(), 'tunnel closed');
+      },
+      upgradeRefused: (attempt, statusCode) => {
+        this.#admission.release(attempt.route, attempt.selection.clientAddress);
+        this.#logger.info(
+          { status: statusCode, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
+          'upgrade refused by backend',
+        );
+      },
+      upgradeFailed: (attempt, code, detail) => {
+        this.#admission.release(attempt.route, attempt.selection.clientAddress);
+        this.#logger.warn(
+          { code, status: FAILURES[code].status, detail, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
+          'upgrade failed',
+        );
+        const backend = attempt.currentBackend;
+        if (code === 'ERR_UPSTREAM_BAD_RESPONSE' && backend !== undefined) this.#health.badResponse(backend, detail);
+      },
+      backendSkipped: (attempt, backend, detail) => {
+        this.#logger.warn({ route: attempt.route.name, backend: backend.label, detail }, 'backend skipped');
+        this.#health.connectFailed(backend, detail);
+      },
+      backendAnswered: (_attempt, backend) => this.#health.succeeded(backend),
+    };
+  }
+
+  // 4-6 for plain requests: http-proxy chooses through the same pools and reports here.
+  #createPlainProxy(): PlainHttpProxy {
+    return new PlainHttpProxy(
+      {
+        backendSkipped: (backend, detail) => {
+          this.#logger.warn({ backend: backend.label, detail }, 'backend skipped');
+          this.#health.connectFailed(backend, detail);
+        },
+        requestFailed: (code, detail, backend) => {
+          this.#logger.warn({ code, status: FAILURES[code].status, detail, backend: backend?.label }, 'request failed');
+          if (backend !== undefined && code === 'ERR_UPSTREAM_UNAVAILABLE') this.#health.connectFailed(backend, detail);
+          if (backend !== undefined && code === 'ERR_UPSTREAM_BAD_RESPONSE') this.#health.badResponse(backend, detail);
+        },
+        backendResponded: (backend) => this.#health.succeeded(backend),
+      },
+      this.#backendTls,
+      this.#config.timeouts.backendResponse,
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
 
   /** The configuration in force (replaced by reload()). */
   get config(): GatewayConfig {
     return this.#config;
   }
 
-  /**
-   * Applies a new configuration to new connections (SIGHUP) without touching
-   * open tunnels: routes, backends, balancing, health checks and per-route
-   * limits change; a backend that stays (same address and id) keeps its
-   * state (open tunnels, health, drain, stickiness). What is bound at listen
-   * time (listen address, PROXY protocol, TLS files, workers, timeouts of the
-   * HTTP parser, the admin listener) needs a restart and is left as it was.
-   */
-  reload(config: GatewayConfig): void {
-    const kept = new Map<string, Backend>();
-    for (const route of this.routes.routes) for (const backend of route.pool.backends) kept.set(backendKey(backend), backend);
-    const routes = new RouteTable(config.routes, { backendIdSecret: config.backendIdSecret, reuse: (backend) => kept.get(backendKey(backend)) });
-    const listening = this.address() !== undefined;
-    this.health.stop();
-    this.routes = routes;
-    this.#config = { ...config, listen: this.#config.listen };
-    // The old monitor's counters and cool-offs carry over for backends and settings that stayed (issue 6).
-    this.health = new HealthMonitor(routeHealthSettings(this.routes.routes, this.#config), this.logger, this.backendTls, this.health);
-    if (listening) {
-      this.health.start();
-      this.applyListenerKeepAlive();
-    }
-    this.logger.info({ routes: routes.routes.length }, 'configuration reloaded');
-  }
-
-  /** Accepted sockets inherit keep-alive from the listener; false: set per tunnel instead (tunnelOpened). */
-  private applyListenerKeepAlive(): void {
-    this.clientKeepAliveInherited = this.listener.setAcceptedKeepAlive(this.config.tunnels.tcpKeepAlive);
-  }
-
   /** Number of tunnels open now. */
   get activeTunnels(): number {
-    return this.tunnels.size;
+    return this.#tunnels.size;
   }
 
-  /** The route table in force (read-only). */
-  get routeTable(): readonly Route[] {
-    return this.routes.routes;
+  /** True once drain() has started: the health endpoint, upgrades and requests answer 503. */
+  get draining(): boolean {
+    return this.#drainStarted !== undefined;
+  }
+
+  /** Every route (in configured order) with its backends' weight, health, drain state and open tunnels, as the admin API shows them. */
+  backends(): RouteReport[] {
+    return reportRoutes(this.#routes.routes, this.#health);
   }
 
   async listen(): Promise<AddressInfo> {
-    const { host, port } = this.config.listen;
-    const address = await this.listener.listen(host, port);
-    this.applyListenerKeepAlive();
+    const { host, port } = this.#config.listen;
+    const address = await this.#listener.listen(host, port);
+    this.#applyListenerKeepAlive();
     // The HTTP server never listens itself, but its 'listening' event is what
     // starts Node's connection tracking: the headers timeout (408) and
     // closeAllConnections() depend on it.
-    this.server.emit('listening');
-    this.logger.info({ address: address.address, port: address.port, routes: this.routes.routes.length, tls: this.secureContext !== undefined }, 'listening');
-    this.health.start();
-    const { pingInterval, idleTimeout } = this.config.tunnels;
-    this.keepalive ??= new KeepaliveSweeper(this.tunnels, { pingIntervalMs: pingInterval, idleTimeoutMs: idleTimeout });
-    this.keepalive.start();
-    if (this.admin !== undefined && this.config.admin !== undefined) {
+    this.#http.emit('listening');
+    this.#logger.info({ address: address.address, port: address.port, routes: this.#routes.routes.length, tls: this.#secureContext !== undefined }, 'listening');
+    this.#health.start();
+    const { pingInterval, idleTimeout } = this.#config.tunnels;
+    this.#keepalive ??= new KeepaliveSweeper(this.#tunnels, { pingIntervalMs: pingInterval, idleTimeoutMs: idleTimeout });
+    this.#keepalive.start();
+    if (this.#admin !== undefined && this.#config.admin !== undefined) {
       try {
-        await this.admin.listen(this.config.admin.host, this.config.admin.port);
+        await this.#admin.listen(this.#config.admin.host, this.#config.admin.port);
       } catch (error) {
         await this.close();
         throw error;
@@ -208,46 +363,46 @@ export class Gateway implements TunnelOpener {
     return address;
   }
 
+  address(): AddressInfo | undefined {
+    return boundAddress(this.#listener.server);
+  }
+
   /** The admin API's address, while it listens. */
   adminAddress(): AddressInfo | undefined {
-    return this.admin?.address();
+    return this.#admin?.address();
+  }
+
+  /**
+   * Applies a new configuration to new connections (SIGHUP) without touching
+   * open tunnels: routes, backends, balancing, health checks, per-route
+   * limits and TCP keep-alive change; a backend that stays (same address and
+   * id) keeps its state (open tunnels, health, drain, stickiness). What is
+   * bound at listen time (listen address, PROXY protocol, TLS files, workers,
+   * timeouts, the admin listener) needs a restart and is left as it was.
+   */
+  reload(config: GatewayConfig): void {
+    const kept = new Map<string, Backend>();
+    for (const route of this.#routes.routes) for (const backend of route.pool.backends) kept.set(backendKey(backend), backend);
+    const routes = RouteTable.fromConfig(config, (backend) => kept.get(backendKey(backend)));
+    const listening = this.address() !== undefined;
+    this.#health.stop();
+    this.#routes = routes;
+    this.#config = { ...config, listen: this.#config.listen };
+    // Backend timeouts stay as started (http-proxy holds them too); TCP keep-alive follows the reload.
+    this.#upgradeSettings = { ...this.#upgradeSettings, backendKeepAliveMs: this.#config.tunnels.tcpKeepAlive };
+    // The old monitor's counters and cool-offs carry over for backends and settings that stayed (issue 6).
+    this.#health = new HealthMonitor(routeHealthSettings(routes.routes), this.#logger, this.#backendTls, this.#health);
+    if (listening) {
+      this.#health.start();
+      this.#applyListenerKeepAlive();
+    }
+    this.#logger.info({ routes: routes.routes.length }, 'configuration reloaded');
   }
 
   /** Reads the certificate and key again (SIGHUP); new connections use them, open ones keep theirs. */
   reloadCertificate(): void {
-    this.secureContext = this.loadSecureContext();
-    this.logger.info('TLS certificate reloaded');
-  }
-
-  private loadSecureContext(): SecureContext | undefined {
-    const tls = this.config.tls;
-    if (tls === undefined) return undefined;
-    return createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
-  }
-
-  address(): AddressInfo | undefined {
-    const address = this.listener.server.address();
-    return address !== null && typeof address === 'object' ? address : undefined;
-  }
-
-  /** Stops accepting, ends every tunnel and plain connection, and resolves once the listener is closed. */
-  close(): Promise<void> {
-    this.closing = true;
-    this.keepalive?.stop();
-    this.health.stop();
-    const adminClosed = this.admin?.close() ?? Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.listener.server.close(() => void adminClosed.then(resolve));
-      this.listener.closeWaiting();
-      for (const tunnel of this.tunnels) tunnel.destroy('gateway closing');
-      this.server.closeAllConnections();
-      this.plainProxy.close();
-    });
-  }
-
-  /** True once drain() has started: the health endpoint, upgrades and requests answer 503. */
-  get draining(): boolean {
-    return this.drainStarted !== undefined;
+    this.#secureContext = this.#loadSecureContext();
+    this.#logger.info('TLS certificate reloaded');
   }
 
   /**
@@ -260,43 +415,78 @@ export class Gateway implements TunnelOpener {
    * gone and the gateway is closed. Calling it again returns the same promise.
    */
   drain(options: DrainOptions = {}): Promise<void> {
-    this.drainStarted ??= this.runDrain(options.timeoutMs ?? this.config.drain.timeout, options.spreadMs ?? this.config.drain.closeSpread);
-    return this.drainStarted;
+    this.#drainStarted ??= this.#runDrain(options.timeoutMs ?? this.#config.drain.timeout, options.spreadMs ?? this.#config.drain.closeSpread);
+    return this.#drainStarted;
   }
 
-  private async runDrain(timeoutMs: number, spreadMs: number): Promise<void> {
-    this.logger.info({ tunnels: this.tunnels.size, timeoutMs, spreadMs }, 'draining');
-    await this.untilNoTunnels(timeoutMs);
-    if (this.tunnels.size > 0) {
-      this.logger.info({ tunnels: this.tunnels.size, spreadMs }, 'drain timeout: closing tunnels (1001)');
-      await closeTunnelsSpread(this.tunnels, spreadMs, 'drain');
+  /** Stops accepting, ends every tunnel and plain connection, and resolves once the listener is closed. */
+  close(): Promise<void> {
+    this.#closing = true;
+    this.#keepalive?.stop();
+    this.#health.stop();
+    const adminClosed = this.#admin?.close() ?? Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#listener.server.close(() => void adminClosed.then(resolve));
+      this.#listener.closeWaiting();
+      for (const tunnel of this.#tunnels) tunnel.destroy('gateway closing');
+      this.#http.closeAllConnections();
+      this.#plainProxy.close();
+    });
+  }
+
+  async #runDrain(timeoutMs: number, spreadMs: number): Promise<void> {
+    this.#logger.info({ tunnels: this.#tunnels.size, timeoutMs, spreadMs }, 'draining');
+    await this.#untilNoTunnels(timeoutMs);
+    if (this.#tunnels.size > 0) {
+      this.#logger.info({ tunnels: this.#tunnels.size, spreadMs }, 'drain timeout: closing tunnels (1001)');
+      await closeTunnelsSpread(this.#tunnels, spreadMs, 'drain');
       // Each close ends within two graces (boundary wait, then the peers' answer); whatever is left, close() destroys.
-      await this.untilNoTunnels(2 * CLOSE_GRACE_MS + 500);
+      await this.#untilNoTunnels(2 * CLOSE_GRACE_MS + 500);
     }
-    this.logger.info({ tunnels: this.tunnels.size }, 'drained');
+    this.#logger.info({ tunnels: this.#tunnels.size }, 'drained');
     // close() may have been called meanwhile (library users); it ran once, and that is enough.
-    if (!this.closing) await this.close();
+    if (!this.#closing) await this.close();
   }
 
   /** Resolves when no tunnel is open, or after `timeoutMs`. */
-  private untilNoTunnels(timeoutMs: number): Promise<void> {
-    if (this.tunnels.size === 0) return Promise.resolve();
+  #untilNoTunnels(timeoutMs: number): Promise<void> {
+    if (this.#tunnels.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
-      const previous = this.onNoTunnels;
+      const previous = this.#onNoTunnels;
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
-      this.onNoTunnels = () => {
+      this.#onNoTunnels = () => {
         previous?.();
         done();
       };
     });
   }
 
+  #settingsOf(config: GatewayConfig): UpgradeSettings {
+    return {
+      connectTimeoutMs: config.timeouts.backendConnect,
+      responseTimeoutMs: config.timeouts.backendResponse,
+      backendKeepAliveMs: config.tunnels.tcpKeepAlive,
+      backendTls: this.#backendTls,
+    };
+  }
+
+  /** Accepted sockets inherit keep-alive from the listener; false: set per tunnel instead (tunnelOpened). */
+  #applyListenerKeepAlive(): void {
+    this.#clientKeepAliveInherited = this.#listener.setAcceptedKeepAlive(this.#config.tunnels.tcpKeepAlive);
+  }
+
+  #loadSecureContext(): SecureContext | undefined {
+    const tls = this.#config.tls;
+    if (tls === undefined) return undefined;
+    return createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
+  }
+
   /** What the listener learned; sockets always have one, this default only guards the type. */
-  private contextOf(socket: Socket): ConnectionContext {
+  #contextOf(socket: Socket): ConnectionContext {
     return (
       connectionContext(socket) ?? {
         clientAddress: plainAddress(socket.remoteAddress),
@@ -307,150 +497,22 @@ export class Gateway implements TunnelOpener {
       }
     );
   }
+}
 
-  /** An upgrade request, from Node's HTTP server or from the listener's fast path (clean-upgrade-head.ts). */
-  handleUpgrade(req: UpgradeRequest, socket: Socket, bodyHead: Buffer, context = this.contextOf(socket)): void {
-    // The listener's handler is normally still there; one more would turn the listener list into an array.
-    if (socket.listenerCount('error') === 0) socket.on('error', ignoreSocketError);
-    const forwarding = decideForwarding(req, context, this.trustedProxies, isEncrypted(socket));
-    const clientAddress = forwarding.clientAddress;
-    if (this.draining) {
-      // A client reconnecting during the drain must reach another instance, never a backend through this one.
-      this.rejectHandshake(socket, 'ERR_GATEWAY_DRAINING', req, clientAddress);
-      return;
-    }
-    const verdict = validateHandshake(req);
-    if (!verdict.ok) {
-      this.rejectHandshake(socket, verdict.code, req, clientAddress);
-      return;
-    }
-    const routed = routeRequest(this.routes, req, clientAddress, forwarding.xForwardedProto === 'https');
-    if (routed.kind === 'rejected') {
-      this.rejectHandshake(socket, routed.code, req, clientAddress);
-      return;
-    }
-    const route = routed.route;
-    const routeConfig = this.config.routes[route.index];
-    const allowed = routeConfig?.allowedVpceIds;
-    if (allowed !== undefined && (context.vpceId === undefined || !allowed.includes(context.vpceId))) {
-      this.rejectHandshake(socket, 'ERR_ROUTE_FORBIDDEN', req, clientAddress);
-      return;
-    }
-    const limited = this.admission.admit(route, routeConfig?.maxConnections, clientAddress);
-    if (limited !== undefined) {
-      this.rejectHandshake(socket, limited, req, clientAddress);
-      return;
-    }
-    let head = buildUpgradeRequestHead(req, forwarding, routed.selection.upstreamTarget);
-    const sendProxy = routeConfig?.sendProxyProtocol;
-    // The PROXY header goes first on the backend connection; latin1 carries its bytes unchanged.
-    if (sendProxy !== undefined) head = proxyHeaderFor(sendProxy, socket, clientAddress, context.clientPort).toString('latin1') + head;
-    new UpgradeAttempt(socket, route, routed.selection, head, bodyHead, this).start();
-  }
+/** Stage 2 for an upgrade: RFC 6455 4.2.1. */
+function handshakeFailure(req: UpgradeRequest): FailureCode | undefined {
+  const verdict = validateHandshake(req);
+  return verdict.ok ? undefined : verdict.code;
+}
 
-  private rejectHandshake(socket: Socket, code: FailureCode, req: UpgradeRequest, clientAddress: string): void {
-    rejectUpgrade(socket, code);
-    this.logger.info({ code, status: FAILURES[code].status, client: clientAddress, url: req.url }, 'handshake rejected');
-  }
-
-  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (isHealthRequest(req, this.config.healthPath)) {
-      answerHealth(res, this.draining);
-      return;
-    }
-    if (this.draining) {
-      this.plainProxy.answer(res, 'ERR_GATEWAY_DRAINING', { connection: 'close' });
-      return;
-    }
-    const context = this.contextOf(req.socket);
-    const forwarding = decideForwarding(req, context, this.trustedProxies, isEncrypted(req.socket));
-    const clientAddress = forwarding.clientAddress;
-    // An Upgrade: websocket request that Node did not treat as an upgrade lacks
-    // the Connection token: it is a broken handshake, not a plain request.
-    if (isWebSocketRequest(req.headers)) {
-      const verdict = validateHandshake(req);
-      const code: FailureCode = verdict.ok ? 'ERR_HANDSHAKE_CONNECTION' : verdict.code;
-      this.plainProxy.answer(res, code, { connection: 'close', ...rejectionHeaders(code) });
-      this.logger.info({ code, status: FAILURES[code].status, client: clientAddress, url: req.url }, 'handshake rejected');
-      return;
-    }
-    const routed = routeRequest(this.routes, req, clientAddress, forwarding.xForwardedProto === 'https');
-    if (routed.kind === 'rejected') {
-      this.plainProxy.answer(res, routed.code);
-      return;
-    }
-    const route = routed.route;
-    const sendProxy = this.config.routes[route.index]?.sendProxyProtocol;
-    const proxyHeader = sendProxy !== undefined ? proxyHeaderFor(sendProxy, req.socket, clientAddress, context.clientPort) : undefined;
-    this.plainProxy.forward(req, res, route, routed.selection, forwarding, proxyHeader);
-  }
-
-  private handleClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-    const code = error.code ?? '';
-    // Resets and timeouts of idle keep-alive connections are routine.
-    if (code === 'ECONNRESET' || !socket.writable) {
-      this.logger.debug({ err: code }, 'client connection reset');
-      socket.destroy();
-      return;
-    }
-    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.logger.info({ status, err: code }, 'malformed request');
-    rejectMalformedRequest(socket, status);
-  }
-
-  // TunnelOpener: events from upgrade attempts and tunnels.
-
-  tunnelOpened(tunnel: Tunnel): void {
-    if (this.closing) {
-      // An upgrade that was under way when close() ended the others.
-      tunnel.destroy('gateway closing');
-      return;
-    }
-    this.tunnels.add(tunnel);
-    // TCP keep-alive (issue 5): an NLB counts probes as traffic (350 s idle timeout); Linux's own first
-    // probe comes after 7200 s. The backend socket was dialled with it (open-tunnel.ts), and the client
-    // socket inherited it from the listener, unless the listener could not take it.
-    const keepAliveMs = this.config.tunnels.tcpKeepAlive;
-    if (keepAliveMs > 0 && !this.clientKeepAliveInherited) tunnel.client.setKeepAlive(true, keepAliveMs);
-  }
-
-  tunnelFinished(tunnel: Tunnel): void {
-    this.tunnels.delete(tunnel);
-    if (this.tunnels.size === 0 && this.onNoTunnels !== undefined) {
-      const notify = this.onNoTunnels;
-      this.onNoTunnels = undefined;
-      notify();
-    }
-    this.admission.release(tunnel.route, tunnel.clientAddress);
-    this.logger.info(tunnel.summary(), 'tunnel closed');
-  }
-
-  upgradeRefused(attempt: UpgradeAttempt, statusCode: number): void {
-    this.admission.release(attempt.route, attempt.selection.clientAddress);
-    this.logger.info(
-      { status: statusCode, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
-      'upgrade refused by backend',
-    );
-  }
-
-  upgradeFailed(attempt: UpgradeAttempt, code: FailureCode, detail: string): void {
-    this.admission.release(attempt.route, attempt.selection.clientAddress);
-    this.logger.warn(
-      { code, status: FAILURES[code].status, detail, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
-      'upgrade failed',
-    );
-    const backend = attempt.currentBackend;
-    if (code === 'ERR_UPSTREAM_BAD_RESPONSE' && backend !== undefined) this.health.badResponse(backend, detail);
-  }
-
-  backendSkipped(attempt: UpgradeAttempt, backend: Backend, detail: string): void {
-    this.logger.warn({ route: attempt.route.name, backend: backend.label, detail }, 'backend skipped');
-    this.health.connectFailed(backend, detail);
-  }
-
-  backendAnswered(_attempt: UpgradeAttempt, backend: Backend): void {
-    this.health.succeeded(backend);
-  }
+/**
+ * Stage 2 for a plain request: an `Upgrade: websocket` request that Node did
+ * not treat as an upgrade lacks the Connection token; it is a broken handshake,
+ * not a plain request.
+ */
+function plainRequestFailure(req: UpgradeRequest): FailureCode | undefined {
+  if (!isWebSocketRequest(req.headers)) return undefined;
+  return handshakeFailure(req) ?? 'ERR_HANDSHAKE_CONNECTION';
 }
 
 function isEncrypted(socket: Socket): boolean {
@@ -460,20 +522,6 @@ function isEncrypted(socket: Socket): boolean {
 /** What makes a backend "the same" across a reload. */
 function backendKey(backend: { host: string; port: number; tls: boolean; id?: string | undefined }): string {
   return `${backend.host}|${backend.port}|${backend.tls}|${backend.id ?? ''}`;
-}
-
-/** A PROXY protocol header naming the real client and the address it reached (send-proxy to backends). */
-export function proxyHeaderFor(version: 'v1' | 'v2', client: Socket, clientAddress: string, clientPort: number | undefined): Buffer {
-  const family = clientAddress.includes(':') ? 'tcp6' : 'tcp4';
-  const source = { address: clientAddress, port: clientPort ?? 0 };
-  let localAddress = plainAddress(client.localAddress);
-  // The two addresses of one header share a family (proxy-protocol.txt 2.1).
-  if (family === 'tcp6' && !localAddress.includes(':')) localAddress = `::ffff:${localAddress}`;
-  if (family === 'tcp4' && localAddress.includes(':')) localAddress = '0.0.0.0';
-  const destination = { address: localAddress, port: client.localPort ?? 0 };
-  return version === 'v1'
-    ? encodeProxyHeaderV1({ family, source, destination })
-    : encodeProxyHeaderV2({ command: 'proxy', family, source, destination });
 }
 
 /** The library's entry point: validates `config` (throws ConfigError) and builds a gateway, not yet listening. */

@@ -6,3 +6,4 @@ export { validateConfig } from './config/validate.js';
 export type { GatewayConfig, GatewayConfigInput, RouteConfig, BackendConfig, LogLevel } from './config/schema.js';
 export { ConfigError, FAILURES, type FailureCode } from './errors.js';
 export type { TunnelSummary, ClosedBy } from './tunnel/tunnel.js';
+export type { BackendReport, RouteReport } from './observability/backend-report.js';

@@ -35,8 +35,4 @@ export class Admission {
     if (clientCount <= 0) this.perClient.delete(client);
     else this.perClient.set(client, clientCount);
   }
-
-  openOnRoute(route: object): number {
-    return this.perRoute.get(route) ?? 0;
-  }
 }

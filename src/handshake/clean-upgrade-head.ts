@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { headerHasToken } from '../http/header-token.js';
 
 /**
  * The request head an upgrade is handled from: what the handshake rules,
@@ -86,7 +87,7 @@ export function parseCleanUpgradeHead(chunk: Buffer, maxHeadLength: number): Cle
   }
   // What llhttp calls an upgrade: an Upgrade field and "upgrade" among the Connection options
   // (RFC 9110 7.8). Anything else is a plain request, for the HTTP server.
-  if (headers.upgrade === undefined || !hasUpgradeOption(headers.connection)) return undefined;
+  if (headers.upgrade === undefined || !headerHasToken(headers.connection, 'upgrade')) return undefined;
   return {
     method: 'GET',
     url: requestLine[1] as string,
@@ -96,12 +97,4 @@ export function parseCleanUpgradeHead(chunk: Buffer, maxHeadLength: number): Cle
     rawHeaders,
     headLength: end + 4,
   };
-}
-
-function hasUpgradeOption(connection: string | string[] | undefined): boolean {
-  if (typeof connection !== 'string') return false;
-  for (const option of connection.split(',')) {
-    if (option.trim().toLowerCase() === 'upgrade') return true;
-  }
-  return false;
 }

@@ -21,12 +21,6 @@ const DROPPED = new Set([
   'forwarded',
 ]);
 
-/** "::ffff:1.2.3.4" is how Node reports IPv4 peers on a dual-stack socket; backends expect "1.2.3.4". */
-export function plainAddress(address: string | undefined): string {
-  if (address === undefined) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 /** Header names that the Connection header marks as hop-by-hop (RFC 9110 7.6.1). */
 function connectionOptions(connection: string | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FailureCode } from '../errors.js';
+import { headerHasToken } from '../http/header-token.js';
 
 /** The parts of a request the handshake rules look at (RFC 6455 section 4.2.1). */
 export interface HandshakeRequest {
@@ -13,16 +14,6 @@ export type HandshakeVerdict = { readonly ok: true } | { readonly ok: false; rea
 
 // 16 random bytes in base64 are always 22 characters plus "==" (RFC 6455 4.1, item 7).
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
-
-/** True when a comma-separated header value holds `token` (case-insensitive, RFC 9110 5.6.1). */
-export function headerHasToken(value: string | undefined, token: string): boolean {
-  if (value === undefined) return false;
-  const wanted = token.toLowerCase();
-  for (const part of value.split(',')) {
-    if (part.trim().toLowerCase() === wanted) return true;
-  }
-  return false;
-}
 
 /** True when the request asks for a WebSocket, whether or not the rest of it is valid. */
 export function isWebSocketRequest(headers: IncomingHttpHeaders): boolean {

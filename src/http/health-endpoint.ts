@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FAILURES } from '../errors.js';
-import { rejectionHeaders } from '../handshake/reject.js';
+import { answerFailure } from './failure-response.js';
 
 /**
  * wsgate's own health endpoint (issue 5), for the balancer's HTTP health check:
@@ -21,15 +20,7 @@ export function isHealthRequest(req: IncomingMessage, path: string | false): boo
 
 export function answerHealth(res: ServerResponse, draining: boolean): void {
   if (draining) {
-    const code = 'ERR_GATEWAY_DRAINING';
-    res.writeHead(FAILURES[code].status, {
-      'content-type': 'text/plain; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-wsgate-error': code,
-      connection: 'close',
-      ...rejectionHeaders(code),
-    });
-    res.end('draining\n');
+    answerFailure(res, 'ERR_GATEWAY_DRAINING', { headers: { 'cache-control': 'no-store', connection: 'close' }, body: 'draining\n' });
     return;
   }
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });

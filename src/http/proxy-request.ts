@@ -4,16 +4,13 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import httpProxy from 'http-proxy';
 import type { FailureCode } from '../errors.js';
-import { FAILURES } from '../errors.js';
 import type { Route } from '../routing/route-table.js';
 import { stickySetCookie, type RouteSelection } from '../routing/route-selection.js';
 import type { Backend } from '../upstream/backend.js';
 import type { Forwarding } from '../handshake/forwarded.js';
 import { forwardedHeaders } from '../handshake/upstream-request.js';
-import { rejectionHeaders } from '../handshake/reject.js';
-
-/** Errors that mean the request never reached the backend, so another may take it. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
+import { isConnectFailure } from '../upstream/connect-failure.js';
+import { answerFailure } from './failure-response.js';
 
 export interface PlainRequestEvents {
   backendSkipped(backend: Backend, detail: string): void;
@@ -97,7 +94,7 @@ export class PlainHttpProxy {
       if (backend === undefined) {
         // Nothing in rotation before any attempt: 503 at once (issue 6); 502 once every candidate failed.
         const code: FailureCode = tried.size === 0 ? 'ERR_UPSTREAM_NO_HEALTHY' : 'ERR_UPSTREAM_UNAVAILABLE';
-        this.answer(res, code);
+        answerFailure(res, code);
         this.events.requestFailed(code, tried.size === 0 ? 'no backend in rotation' : `all ${tried.size} tried`, undefined);
         return;
       }
@@ -118,29 +115,20 @@ export class PlainHttpProxy {
         res,
         { target, headers, agent: proxyHeader !== undefined ? agentSendingProxyHeader(backend.tls, proxyHeader, this.httpsAgent.options) : backend.tls ? this.httpsAgent : this.httpAgent, secure: false, ignorePath: early },
         (error: NodeJS.ErrnoException) => {
-          const code = error.code ?? '';
-          if (CONNECT_FAILURES.has(code) && !res.headersSent && hasNoBody(req)) {
-            this.events.backendSkipped(backend, `${code}: ${error.message}`);
+          const connectFailed = isConnectFailure(error.code);
+          const detail = `${error.code ?? ''}: ${error.message}`;
+          if (connectFailed && !res.headersSent && hasNoBody(req)) {
+            this.events.backendSkipped(backend, detail);
             attempt();
             return;
           }
-          const failure: FailureCode = CONNECT_FAILURES.has(code) ? 'ERR_UPSTREAM_UNAVAILABLE' : 'ERR_UPSTREAM_BAD_RESPONSE';
-          this.answer(res, failure);
-          this.events.requestFailed(failure, `${code}: ${error.message}`, backend);
+          const failure: FailureCode = connectFailed ? 'ERR_UPSTREAM_UNAVAILABLE' : 'ERR_UPSTREAM_BAD_RESPONSE';
+          answerFailure(res, failure);
+          this.events.requestFailed(failure, detail, backend);
         },
       );
     };
     attempt();
-  }
-
-  answer(res: ServerResponse, code: FailureCode, extraHeaders: Record<string, string> = {}): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const { status, message } = FAILURES[code];
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-wsgate-error': code, ...rejectionHeaders(code), ...extraHeaders });
-    res.end(`${message}\n`);
   }
 
   close(): void {

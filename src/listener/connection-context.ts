@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ProxyProtocolHeader } from './proxy-protocol.js';
+import type { ProxyProtocolHeader } from './proxy-protocol/types.js';
 
 /**
  * What the listener learned about a connection before any HTTP: who the

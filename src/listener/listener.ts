@@ -1,15 +1,16 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { plainAddress } from '../handshake/upstream-request.js';
 import type { Logger } from '../observability/logger.js';
+import { listenOn } from './listen.js';
 import { setConnectionContext, type ConnectionContext } from './connection-context.js';
-import type { ProxyProtocolHeader } from './proxy-protocol.js';
+import { plainAddress } from './plain-address.js';
+import type { ProxyProtocolHeader } from './proxy-protocol/types.js';
 import { readProxyHeader } from './read-proxy-header.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import { earlierStageErrorHandler, OWNER } from './socket-stage.js';
 import { parseCleanUpgradeHead, type CleanUpgradeHead } from '../handshake/clean-upgrade-head.js';
-import { rejectMalformedRequest } from '../handshake/reject.js';
+import { rejectMalformedRequest } from '../http/failure-response.js';
 
 export interface ListenerSettings {
   /** Every connection must start with a PROXY protocol v1 or v2 header (a per-listener setting: never guessed). */
@@ -87,14 +88,7 @@ export class Listener {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', reject);
-        this.server.on('error', (error) => this.logger.error({ err: error }, 'listener error'));
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, host, port, (error) => this.logger.error({ err: error }, 'listener error'));
   }
 
   /** One handler for every accepted socket (no closure per connection); the tunnel replaces it. */

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { decodeProxyHeader, type ProxyProtocolErrorCode, type ProxyProtocolHeader } from './proxy-protocol.js';
+import { decodeProxyHeader } from './proxy-protocol/decode.js';
+import type { ProxyProtocolErrorCode, ProxyProtocolHeader } from './proxy-protocol/types.js';
 
 export type ProxyHeaderOutcome =
   /** `rest`: bytes that arrived behind the header; they belong to HTTP or TLS. */

@@ -14,9 +14,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { boundAddress, listenOn } from '../listener/listen.js';
 import type { Route } from '../routing/route-table.js';
 import type { Backend } from '../upstream/backend.js';
 import type { HealthMonitor } from '../upstream/health-monitor.js';
+import { reportBackend, reportRoutes, routesInConfiguredOrder } from './backend-report.js';
 import type { Logger } from './logger.js';
 
 /** Request bodies are tiny ({"weight": 5}); anything larger is refused. */
@@ -24,9 +26,10 @@ const MAX_BODY_BYTES = 1024;
 export const MIN_WEIGHT = 1;
 export const MAX_WEIGHT = 1000;
 
+/** What the admin API reads from the gateway; routes and health are replaced on reload, hence getters. */
 export interface AdminSource {
-  readonly routeTable: readonly Route[];
-  readonly health: HealthMonitor;
+  readonly routes: () => readonly Route[];
+  readonly health: () => HealthMonitor;
   readonly logger: Logger;
 }
 
@@ -102,23 +105,14 @@ export class AdminServer {
     this.server.on('clientError', (_error, socket) => socket.destroy());
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', onError);
-        this.server.on('error', (error) => this.source.logger.error({ err: error }, 'admin listener error'));
-        const address = this.server.address() as AddressInfo;
-        this.source.logger.info({ address: address.address, port: address.port }, 'admin listening');
-        resolve(address);
-      });
-    });
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const address = await listenOn(this.server, host, port, (error) => this.source.logger.error({ err: error }, 'admin listener error'));
+    this.source.logger.info({ address: address.address, port: address.port }, 'admin listening');
+    return address;
   }
 
   address(): AddressInfo | undefined {
-    const address = this.server.address();
-    return address !== null && typeof address === 'object' ? address : undefined;
+    return boundAddress(this.server);
   }
 
   close(): Promise<void> {
@@ -138,7 +132,7 @@ export class AdminServer {
     if (parts[0] !== 'backends' || parts.length > 3 || parts.length === 2) throw new AdminError(404, `no such endpoint: ${path}`);
     if (parts.length === 1) {
       allow(req, 'GET');
-      send(res, 200, { routes: this.listRoutes() });
+      send(res, 200, { routes: reportRoutes(this.source.routes(), this.source.health()) });
       return;
     }
     const id = decodeURIComponent(parts[1] ?? '');
@@ -161,36 +155,16 @@ export class AdminServer {
       for (const backend of backends) backend.draining = draining;
       this.source.logger.info(fields, draining ? 'backend draining' : 'backend undrained');
     }
-    send(res, 200, { backends: backends.map((backend) => ({ route: this.routeNameOf(backend), ...this.describe(backend) })) });
-  }
-
-  private routesInOrder(): Route[] {
-    return [...this.source.routeTable].sort((a, b) => a.index - b.index);
-  }
-
-  private listRoutes(): unknown[] {
-    return this.routesInOrder().map((route) => ({ route: route.name, backends: route.pool.backends.map((b) => this.describe(b)) }));
+    const health = this.source.health();
+    send(res, 200, { backends: backends.map((backend) => ({ route: this.routeNameOf(backend), ...reportBackend(backend, health) })) });
   }
 
   private backendsWithId(id: string): Backend[] {
-    return this.routesInOrder().flatMap((route) => route.pool.backends.filter((b) => b.id === id));
+    return routesInConfiguredOrder(this.source.routes()).flatMap((route) => route.pool.backends.filter((b) => b.id === id));
   }
 
   private routeNameOf(backend: Backend): string {
-    return this.source.routeTable.find((route) => route.pool.backends.includes(backend))?.name ?? '';
-  }
-
-  private describe(backend: Backend): Record<string, unknown> {
-    return {
-      id: backend.id,
-      address: backend.label,
-      tls: backend.tls,
-      weight: backend.weight,
-      healthy: backend.healthy,
-      draining: backend.draining,
-      activeTunnels: backend.activeTunnels,
-      ...this.source.health.view(backend),
-    };
+    return this.source.routes().find((route) => route.pool.backends.includes(backend))?.name ?? '';
   }
 }
 

@@ -1,5 +1,6 @@
-import type { RouteConfig } from '../config/schema.js';
+import type { HealthCheckConfig, PassiveConfig, RouteConfig } from '../config/schema.js';
 import { BackendPool, type BackendPoolOptions } from '../upstream/pool.js';
+import type { BalanceName } from '../upstream/strategies/index.js';
 import { compileHostMatcher } from './match-host.js';
 import { compilePathMatcher, type PathMatcher } from './match-path.js';
 import { compileValueMatcher, describeValueMatch } from './match-value.js';
@@ -33,6 +34,27 @@ export interface Route {
   rewrite(path: string): string | undefined;
   /** The conditions in --route flag syntax, for `wsgate check` and names. */
   readonly summary: string;
+  // The route's own settings, compiled in so that nothing reads config.routes[i] after start-up:
+  // a reload swaps one immutable table.
+  readonly balance: BalanceName;
+  /** What `balance: hash` hashes, for `wsgate check`: `client`, or `cookie NAME`, `header NAME`, `query NAME`. */
+  readonly hashOnText: string;
+  /** The path rewrite, for `wsgate check`: the prefix (or exact path) and its replacement. */
+  readonly rewriteRule: { readonly from: string; readonly to: string } | undefined;
+  /** Send a PROXY protocol header first on every backend connection (send-proxy). */
+  readonly sendProxyProtocol: 'v1' | 'v2' | undefined;
+  /** Upgrades in flight plus open tunnels on this route, at most. */
+  readonly maxConnections: number | undefined;
+  /** Only connections through these AWS VPC endpoints (PROXY v2 TLV 0xEA) may use the route. */
+  readonly allowedVpceIds: readonly string[] | undefined;
+  /** The route's own active check, else the gateway-wide one; undefined: no active checks. */
+  readonly healthCheck: HealthCheckConfig | undefined;
+  readonly passive: PassiveConfig;
+}
+
+export interface RouteCompileOptions extends BackendPoolOptions {
+  /** The gateway-wide check (top-level `healthCheck`) for routes without their own. */
+  readonly defaultHealthCheck?: HealthCheckConfig | undefined;
 }
 
 function hashKeyOf(config: RouteConfig): Route['hashKey'] {
@@ -50,15 +72,27 @@ function hashKeyOf(config: RouteConfig): Route['hashKey'] {
   return (facts) => facts.queryParam(name);
 }
 
-function rewriterOf(config: RouteConfig, path: PathMatcher | undefined): (path: string) => string | undefined {
-  const replacement = config.stripPrefix === true ? '/' : config.rewritePrefix;
-  // check-routes.ts refuses a rewrite without a prefix or exact path.
-  if (replacement === undefined || path === undefined || path.kind === 'regex') return () => undefined;
-  const prefix = path.text;
-  return (requestPath) => rewritePrefix(requestPath, prefix, replacement);
+function hashOnText(config: RouteConfig): string {
+  const key = config.hashOn;
+  if (key === undefined || key === 'client') return 'client';
+  const [kind, name] = Object.entries(key)[0] ?? ['?', '?'];
+  return `${kind} ${String(name)}`;
 }
 
-export function compileRoute(config: RouteConfig, index: number, poolOptions: BackendPoolOptions = {}): Route {
+function rewriteRuleOf(config: RouteConfig, path: PathMatcher | undefined): Route['rewriteRule'] {
+  const to = config.stripPrefix === true ? '/' : config.rewritePrefix;
+  if (to === undefined || path === undefined || path.kind === 'regex') return undefined;
+  return { from: path.text, to };
+}
+
+function rewriterOf(rule: Route['rewriteRule']): (path: string) => string | undefined {
+  // check-routes.ts refuses a rewrite without a prefix or exact path.
+  if (rule === undefined) return () => undefined;
+  const { from, to } = rule;
+  return (requestPath) => rewritePrefix(requestPath, from, to);
+}
+
+export function compileRoute(config: RouteConfig, index: number, options: RouteCompileOptions = {}): Route {
   const conditions: Condition[] = [];
   const described: string[] = [];
   if (config.host !== undefined) {
@@ -94,18 +128,28 @@ export function compileRoute(config: RouteConfig, index: number, poolOptions: Ba
   const plainPrefix = path?.kind === 'prefix' && otherConditions === 0;
   const summary = described.join(' ');
   const sticky = config.stickyCookie === undefined || config.stickyCookie === false ? undefined : compileStickyCookie(config.stickyCookie);
-  return {
+  const rewriteRule = rewriteRuleOf(config, path);
+  const route: Route = {
     index,
     name: config.name ?? summary,
     pathPrefix: path?.kind === 'prefix' ? path.text : undefined,
     plainPrefix,
     isDefault: config.default === true,
-    pool: new BackendPool(config.backends, config.balance, poolOptions),
+    pool: new BackendPool(config.backends, config.balance, options),
     stickyCookie: sticky,
     sessionAffinity: config.sessionAffinity === undefined || config.sessionAffinity === false ? undefined : config.sessionAffinity,
     hashKey: hashKeyOf(config),
     matches: (facts) => conditions.every((condition) => condition(facts)),
-    rewrite: rewriterOf(config, path),
+    rewrite: rewriterOf(rewriteRule),
     summary,
+    balance: config.balance,
+    hashOnText: hashOnText(config),
+    rewriteRule,
+    sendProxyProtocol: config.sendProxyProtocol,
+    maxConnections: config.maxConnections,
+    allowedVpceIds: config.allowedVpceIds === undefined ? undefined : Object.freeze([...config.allowedVpceIds]),
+    healthCheck: config.healthCheck ?? options.defaultHealthCheck,
+    passive: config.passive ?? { failures: 0, coolOff: 0 },
   };
+  return Object.freeze(route);
 }

@@ -1,6 +1,5 @@
-import type { RouteConfig } from '../config/schema.js';
-import type { BackendPoolOptions } from '../upstream/pool.js';
-import { compileRoute, type Route } from './compile-route.js';
+import type { GatewayConfig, RouteConfig } from '../config/schema.js';
+import { compileRoute, type Route, type RouteCompileOptions } from './compile-route.js';
 import { RequestFacts } from './request-facts.js';
 
 export type { Route } from './compile-route.js';
@@ -34,8 +33,13 @@ export function orderRoutes(routes: readonly Route[]): Route[] {
 export class RouteTable {
   readonly routes: readonly Route[];
 
-  constructor(configs: readonly RouteConfig[], poolOptions: BackendPoolOptions = {}) {
-    this.routes = orderRoutes(configs.map((config, index) => compileRoute(config, index, poolOptions)));
+  constructor(configs: readonly RouteConfig[], options: RouteCompileOptions = {}) {
+    this.routes = Object.freeze(orderRoutes(configs.map((config, index) => compileRoute(config, index, options))));
+  }
+
+  /** The gateway's table: every route with the gateway-wide settings it inherits. */
+  static fromConfig(config: Pick<GatewayConfig, 'routes' | 'backendIdSecret' | 'healthCheck'>, reuse?: RouteCompileOptions['reuse']): RouteTable {
+    return new RouteTable(config.routes, { backendIdSecret: config.backendIdSecret, defaultHealthCheck: config.healthCheck, reuse });
   }
 
   /** The first route whose conditions hold; a bare string is a normalised path with no other facts. */

@@ -1,4 +1,4 @@
-import { buildCloseFrame, buildPingFrame } from './frame-tracker.js';
+import { buildCloseFrame, buildPingFrame } from './frames.js';
 import type { Tunnel } from './tunnel.js';
 
 /*

@@ -1,34 +1,36 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { FailureCode } from '../errors.js';
-import { rejectUpgrade } from '../handshake/reject.js';
+import { rejectUpgrade } from '../http/failure-response.js';
 import { stickySetCookie, type RouteSelection } from '../routing/route-selection.js';
 import type { Route } from '../routing/route-table.js';
 import { addSetCookieToHead } from '../routing/sticky-cookie.js';
 import type { Backend } from '../upstream/backend.js';
-import { parseResponseHead, type ResponseHead } from './response-head.js';
+import { parseResponseHead, type ResponseHead } from '../http/response-head.js';
 import { OWNER } from '../listener/socket-stage.js';
-import { Tunnel } from './tunnel.js';
+import { isUpgradeRetryable } from '../upstream/connect-failure.js';
+import { dialBackend, readyEvent } from '../upstream/dial-backend.js';
+import { Tunnel, type TunnelOwner } from './tunnel.js';
 
-/** What opening a tunnel needs from the gateway. */
-export interface TunnelOpener {
+/** The settings an upgrade attempt reads: fixed for the attempt's life (a reload makes a new object). */
+export interface UpgradeSettings {
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
   /** TCP keep-alive delay for backend sockets, 0 for none (issue 5). */
   readonly backendKeepAliveMs: number;
   /** The TLS options for wss:// backends. */
   readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
+}
+
+/** What an upgrade attempt, and the tunnel it opens, tell the gateway. */
+export interface UpgradeEvents extends TunnelOwner {
   tunnelOpened(tunnel: Tunnel): void;
-  tunnelFinished(tunnel: Tunnel): void;
   upgradeFailed(attempt: UpgradeAttempt, code: FailureCode, detail: string): void;
   /** The backend answered with a status other than 101, relayed to the client. */
   upgradeRefused(attempt: UpgradeAttempt, statusCode: number): void;
   backendSkipped(attempt: UpgradeAttempt, backend: Backend, detail: string): void;
   /** The backend answered with a valid response head (passive health counts it as a success). */
-  backendAnswered?(attempt: UpgradeAttempt, backend: Backend, statusCode: number): void;
+  backendAnswered(attempt: UpgradeAttempt, backend: Backend, statusCode: number): void;
 }
-
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']);
 
 /** Headers a non-101 answer must not carry to a connection we are about to close. */
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection']);
@@ -57,7 +59,8 @@ export class UpgradeAttempt {
     readonly selection: RouteSelection,
     private readonly requestHead: string,
     private readonly bodyHead: Buffer,
-    private readonly opener: TunnelOpener,
+    private readonly settings: UpgradeSettings,
+    private readonly events: UpgradeEvents,
   ) {
     // Hold client bytes until the backend accepts: they are sent after the 101.
     client.pause();
@@ -78,24 +81,22 @@ export class UpgradeAttempt {
     this.tried.add(backend);
     this.connected = false;
     this.received = undefined;
-    const keepAliveMs = this.opener.backendKeepAliveMs;
     // Keep-alive as a connect option: Node sets it once the connection is up, without a call per tunnel.
-    const options = { host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true, keepAlive: keepAliveMs > 0, keepAliveInitialDelay: keepAliveMs };
-    const upstream = (
-      backend.tls
-        ? tlsConnect({ ...options, servername: isIP(backend.host) === 0 ? backend.host : undefined, rejectUnauthorized: this.opener.backendTls.rejectUnauthorized, ca: this.opener.backendTls.ca })
-        : netConnect(options)
-    ) as AttemptSocket;
+    const upstream = dialBackend(backend, this.settings.backendTls, {
+      noDelay: true,
+      allowHalfOpen: true,
+      keepAliveMs: this.settings.backendKeepAliveMs,
+    }) as AttemptSocket;
     this.upstream = upstream;
     upstream[OWNER] = this;
     upstream.on('error', onUpstreamError);
-    upstream.on(backend.tls ? 'secureConnect' : 'connect', onUpstreamConnect);
+    upstream.on(readyEvent(upstream), onUpstreamConnect);
     upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
     // A plain timer rather than socket.setTimeout(): a socket timer stays on
     // the socket for the tunnel's whole life (a Timeout and a bound function
     // per tunnel, and a refresh on every read and write) even once cleared.
-    this.armTimer(this.opener.connectTimeoutMs);
+    this.armTimer(this.settings.connectTimeoutMs);
     // Queued until the connection is up, then flushed in one write.
     upstream.cork();
     upstream.write(this.requestHead, 'latin1');
@@ -130,13 +131,13 @@ export class UpgradeAttempt {
     this.clearTimer();
     this.detachClient();
     this.upstream?.destroy();
-    this.opener.upgradeFailed(this, 'ERR_UPSTREAM_UNAVAILABLE', 'client closed before the backend answered');
+    this.events.upgradeFailed(this, 'ERR_UPSTREAM_UNAVAILABLE', 'client closed before the backend answered');
   }
 
   /** @internal */
   upstreamConnected(): void {
     this.connected = true;
-    this.armTimer(this.opener.responseTimeoutMs);
+    this.armTimer(this.settings.responseTimeoutMs);
   }
 
   /** @internal */
@@ -155,7 +156,7 @@ export class UpgradeAttempt {
       this.fail('ERR_UPSTREAM_BAD_RESPONSE', result.reason);
       return;
     }
-    if (this.backend !== undefined) this.opener.backendAnswered?.(this, this.backend, result.head.statusCode);
+    if (this.backend !== undefined) this.events.backendAnswered(this, this.backend, result.head.statusCode);
     if (result.head.statusCode === 101) this.join(this.received, result.head.headLength);
     else this.relayRefusal(result.head, this.received);
   }
@@ -169,7 +170,7 @@ export class UpgradeAttempt {
     this.upstream?.destroy();
     this.upstream = undefined;
     if (isConnectFailure && this.received === undefined && backend !== undefined) {
-      this.opener.backendSkipped(this, backend, detail);
+      this.events.backendSkipped(this, backend, detail);
       this.start();
       return;
     }
@@ -184,7 +185,7 @@ export class UpgradeAttempt {
     this.upstream?.destroy();
     this.detachClient();
     rejectUpgrade(this.client, code);
-    this.opener.upgradeFailed(this, code, detail);
+    this.events.upgradeFailed(this, code, detail);
   }
 
   private detachUpstream(upstream: Socket): void {
@@ -208,8 +209,6 @@ export class UpgradeAttempt {
     this.clearTimer();
     this.detachUpstream(upstream);
     this.detachClient();
-    // A TLS socket does not take keep-alive as a connect option: set it on the connection now.
-    if (backend.tls && this.opener.backendKeepAliveMs > 0) upstream.setKeepAlive(true, this.opener.backendKeepAliveMs);
     // The sticky cookie (issue 4) rides on the 101 itself: a WebSocket client's first request may be this upgrade.
     const setCookie = stickySetCookie(this.route, this.selection, backend);
     this.client.write(setCookie === undefined ? received : addSetCookieToHead(received, parsedHeadLength, setCookie));
@@ -219,10 +218,10 @@ export class UpgradeAttempt {
       this.route,
       backend,
       this.selection.clientAddress,
-      this.opener,
+      this.events,
       received.subarray(parsedHeadLength),
     );
-    this.opener.tunnelOpened(tunnel);
+    this.events.tunnelOpened(tunnel);
   }
 
   /**
@@ -236,7 +235,7 @@ export class UpgradeAttempt {
     this.clearTimer();
     this.detachUpstream(upstream);
     this.detachClient();
-    this.opener.upgradeRefused(this, head.statusCode);
+    this.events.upgradeRefused(this, head.statusCode);
     let text = `${head.statusLine}\r\n`;
     for (const [name, value] of head.headers) {
       if (!NOT_RELAYED.has(name.toLowerCase())) text += `${name}: ${value}\r\n`;
@@ -273,7 +272,7 @@ export class UpgradeAttempt {
     upstream.on('end', finish);
     upstream.on('close', finish);
     // A body without a length that stalls is cut off after the response timeout.
-    upstream.setTimeout(this.opener.responseTimeoutMs);
+    upstream.setTimeout(this.settings.responseTimeoutMs);
     upstream.on('timeout', finish);
     client.on('close', () => upstream.destroy());
   }
@@ -295,7 +294,7 @@ function onUpstreamConnect(this: AttemptSocket): void {
 }
 
 function onUpstreamError(this: AttemptSocket, error: NodeJS.ErrnoException): void {
-  this[OWNER].retryOrFail(`${error.code ?? 'error'}: ${error.message}`, error.code !== undefined && CONNECT_FAILURES.has(error.code));
+  this[OWNER].retryOrFail(`${error.code ?? 'error'}: ${error.message}`, isUpgradeRetryable(error.code));
 }
 
 function onUpstreamEnd(this: AttemptSocket): void {

@@ -11,13 +11,13 @@
  * down at first failure" (haproxy src/cfgparse.c), so a backend that is dead
  * when the gateway starts leaves rotation at its first check.
  */
-import type { Socket } from 'node:net';
-import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
 import type { HealthCheckConfig } from '../config/schema.js';
-import { parseResponseHead, type ResponseHead } from '../tunnel/response-head.js';
+import { headerHasToken } from '../http/header-token.js';
+import { parseResponseHead, type ResponseHead } from '../http/response-head.js';
+import { buildCloseFrame, CLOSE_NORMAL } from '../tunnel/frames.js';
 import type { BackendAddress } from './backend.js';
+import { dialBackend, readyEvent, type BackendTls } from './dial-backend.js';
 
 export interface RiseFall {
   readonly rise: number;
@@ -57,10 +57,7 @@ export interface CheckResult extends ProbeResult {
 }
 
 /** The gateway's TLS settings for wss:// and https:// backends, used by http and websocket checks. */
-export interface ProbeTls {
-  readonly rejectUnauthorized: boolean;
-  readonly ca?: Buffer | undefined;
-}
+export type ProbeTls = BackendTls;
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** How long a finished probe's socket may take to close politely before it is destroyed. */
@@ -69,14 +66,6 @@ const CLOSE_GRACE_MS = 1000;
 /** Sec-WebSocket-Accept for a key (RFC 6455 4.2.2 item 5.4). */
 export function websocketAccept(key: string): string {
   return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
-}
-
-/** A masked Close frame with status 1000 (RFC 6455 5.5.1; clients mask every frame, 5.3). */
-function closeFrame(): Buffer {
-  const mask = randomBytes(4);
-  const payload = Buffer.from([0x03, 0xe8]);
-  for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] as number) ^ (mask[i % 4] as number);
-  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, payload]);
 }
 
 function headerValue(head: ResponseHead, name: string): string | undefined {
@@ -88,8 +77,7 @@ function headerValue(head: ResponseHead, name: string): string | undefined {
 export function verifyWebSocketResponse(head: ResponseHead, key: string): ProbeResult {
   if (head.statusCode !== 101) return { ok: false, detail: `HTTP ${head.statusCode} instead of 101` };
   if (headerValue(head, 'upgrade')?.toLowerCase() !== 'websocket') return { ok: false, detail: '101 without Upgrade: websocket' };
-  const connection = (headerValue(head, 'connection') ?? '').toLowerCase().split(',');
-  if (!connection.some((token) => token.trim() === 'upgrade')) return { ok: false, detail: '101 without Connection: upgrade' };
+  if (!headerHasToken(headerValue(head, 'connection'), 'upgrade')) return { ok: false, detail: '101 without Connection: upgrade' };
   if (headerValue(head, 'sec-websocket-accept') !== websocketAccept(key)) return { ok: false, detail: 'wrong Sec-WebSocket-Accept' };
   // We asked for neither, so the server must not pick any (4.1, items 5 and 6 of the client's checks).
   if (headerValue(head, 'sec-websocket-extensions') !== undefined) return { ok: false, detail: 'unrequested extension' };
@@ -108,11 +96,7 @@ function hostHeader(target: BackendAddress): string {
  */
 export function probe(target: BackendAddress, check: HealthCheckConfig, tls: ProbeTls): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const useTls = target.tls && check.type !== 'tcp';
-    const options = { host: target.host, port: target.port, noDelay: true };
-    const socket: Socket = useTls
-      ? tlsConnect({ ...options, servername: target.host, rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca === undefined ? {} : { ca: tls.ca }) })
-      : netConnect(options);
+    const socket = dialBackend(target, tls, { noDelay: true, useTls: check.type !== 'tcp' });
     const key = randomBytes(16).toString('base64');
     let received: Buffer | undefined;
     let settled = false;
@@ -147,7 +131,8 @@ export function probe(target: BackendAddress, check: HealthCheckConfig, tls: Pro
         return;
       }
       const verdict = verifyWebSocketResponse(head, key);
-      settle(verdict, verdict.ok ? closeFrame() : undefined);
+      // A client's Close is masked (RFC 6455 5.5.1, 5.3).
+      settle(verdict, verdict.ok ? buildCloseFrame(CLOSE_NORMAL, '', true) : undefined);
     };
 
     const timer = setTimeout(() => {
@@ -159,7 +144,7 @@ export function probe(target: BackendAddress, check: HealthCheckConfig, tls: Pro
     socket.on('error', (error: NodeJS.ErrnoException) => settle({ ok: false, detail: error.code ?? error.message }));
     socket.on('data', onData);
     socket.once('end', () => settle({ ok: false, detail: 'closed before a response' }));
-    socket.once(useTls ? 'secureConnect' : 'connect', () => {
+    socket.once(readyEvent(socket), () => {
       if (check.type === 'tcp') {
         settle({ ok: true, detail: 'connected' });
         return;

@@ -20,7 +20,7 @@
  * stays down until its checks say otherwise, and one whose check was removed
  * from the configuration comes back at once.
  */
-import type { GatewayConfig, HealthCheckConfig, PassiveConfig } from '../config/schema.js';
+import type { HealthCheckConfig, PassiveConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Route } from '../routing/route-table.js';
 import type { Backend } from './backend.js';
@@ -37,17 +37,9 @@ export interface RouteHealth {
   readonly passive: PassiveConfig;
 }
 
-/** Each route's health settings: its own check or the gateway-wide one, and its passive settings. */
-export function routeHealthSettings(routes: readonly Route[], config: GatewayConfig): RouteHealth[] {
-  return routes.map((route) => {
-    const routeConfig = config.routes[route.index];
-    return {
-      route: route.name,
-      backends: route.pool.backends,
-      healthCheck: routeConfig?.healthCheck ?? config.healthCheck,
-      passive: routeConfig?.passive ?? { failures: 0, coolOff: 0 },
-    };
-  });
+/** Each route's health settings: its own check or the gateway-wide one (compile-route.ts), and its passive settings. */
+export function routeHealthSettings(routes: readonly Route[]): RouteHealth[] {
+  return routes.map((route) => ({ route: route.name, backends: route.pool.backends, healthCheck: route.healthCheck, passive: route.passive }));
 }
 
 interface ActiveGroup {

@@ -101,7 +101,7 @@ function stateLine(logs: readonly LogLine[], msg: string, backend: string, after
 test('a SIGKILLed backend is ejected within interval x fall, traffic moves to the others, and it returns within interval x rise of a restart', { timeout: 60_000 }, async (t) => {
   const url = `ws://${gw.host}/kill`;
   // Let every backend pass a check first: c is then fully up, so it takes `fall` failures to go down.
-  assert.ok(await eventually(() => gw.gateway.health.view(gw.gateway.routeTable[0]!.pool.backends[2]!).check?.lastResult?.ok === true, 3000));
+  assert.ok(await eventually(() => gw.gateway.backends()[0]?.backends[2]?.check?.lastResult?.ok === true, 3000));
 
   // Long-lived tunnels, two per backend (round-robin over three).
   const existing: Array<{ ws: WebSocket; backendId: string | undefined }> = [];

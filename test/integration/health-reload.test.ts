@@ -32,7 +32,7 @@ function reload(withCheck: boolean): void {
 }
 
 function backend(route: string, port: number) {
-  const found = gw.gateway.routeTable.find((r) => r.name === route)?.pool.backends.find((b) => b.port === port);
+  const found = gw.gateway.backends().find((r) => r.route === route)?.backends.find((b) => b.address === `127.0.0.1:${port}`);
   assert.ok(found !== undefined);
   return found;
 }

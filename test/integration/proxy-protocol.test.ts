@@ -3,7 +3,9 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, test } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
 import { startTcpBalancer, type TcpBalancer } from '../../fixtures/tcp-balancer.js';
-import { decodeProxyHeader, encodeProxyHeaderV2, type ProxyProtocolHeader } from '../../src/listener/proxy-protocol.js';
+import { decodeProxyHeader } from '../../src/listener/proxy-protocol/decode.js';
+import { encodeProxyHeaderV2 } from '../../src/listener/proxy-protocol/encode.js';
+import type { ProxyProtocolHeader } from '../../src/listener/proxy-protocol/types.js';
 import { closed, handshakeRequest, openClient, rawExchange } from '../helpers/clients.js';
 import { eventually, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
@@ -128,6 +130,21 @@ describe('PROXY protocol in, behind a TCP balancer', () => {
     const v1 = await startTcpBalancer({ targetPort: gw.port, proxyProtocol: 'v1' });
     balancers.push(v1);
     assert.match(await rawExchange(v1.port, handshakeRequest('/private')), /^HTTP\/1\.1 403 /);
+  });
+
+  test('the VPC endpoint gate holds for plain HTTP requests too, not only for upgrades', async () => {
+    const allowed = await startTcpBalancer({ targetPort: gw.port, proxyProtocol: 'v2', vpceId: 'vpce-0abc123' });
+    const other = await startTcpBalancer({ targetPort: gw.port, proxyProtocol: 'v2', vpceId: 'vpce-0ffff' });
+    balancers.push(allowed, other);
+    const plain = 'GET /private/status HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n';
+    const refused = await rawExchange(other.port, plain);
+    assert.match(refused, /^HTTP\/1\.1 403 /);
+    assert.match(refused, /\r\nx-wsgate-error: ERR_ROUTE_FORBIDDEN\r\n/i);
+    // Through the allowed endpoint the request reaches the backend, whatever it answers.
+    const passed = await rawExchange(allowed.port, plain);
+    assert.match(passed, /^HTTP\/1\.1 \d{3} /);
+    assert.doesNotMatch(passed, /x-wsgate-error/i);
+    assert.ok(gw.logs.some((l) => l.msg === 'request rejected' && l.code === 'ERR_ROUTE_FORBIDDEN'));
   });
 });
 

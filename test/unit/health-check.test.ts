@@ -11,7 +11,7 @@ import {
   type CheckResult,
   type RiseFall,
 } from '../../src/upstream/health-check.js';
-import { parseResponseHead, type ResponseHead } from '../../src/tunnel/response-head.js';
+import { parseResponseHead, type ResponseHead } from '../../src/http/response-head.js';
 
 /** Runs a string of checks ("P" pass, "F" fail) from `start` and returns up/down after each ("U"/"D"). */
 function run(thresholds: RiseFall, checks: string, start = initialHealth(thresholds)): string {

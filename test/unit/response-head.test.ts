@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_RESPONSE_HEAD, parseResponseHead, type ResponseHead } from '../../src/tunnel/response-head.js';
+import { MAX_RESPONSE_HEAD, parseResponseHead, type ResponseHead } from '../../src/http/response-head.js';
 
 const SWITCHING =
   'HTTP/1.1 101 Switching Protocols\r\n' +

@@ -7,8 +7,8 @@ import type { Duplex } from 'node:stream';
 import {
   buildUpgradeRequestHead,
   forwardedHeaders,
-  plainAddress,
 } from '../../src/handshake/upstream-request.js';
+import { plainAddress } from '../../src/listener/plain-address.js';
 import type { Forwarding } from '../../src/handshake/forwarded.js';
 
 /**
@@ -265,23 +265,6 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
     const { remoteAddress } = await capture(['GET / HTTP/1.1', 'Host: h', 'Connection: Upgrade', 'Upgrade: websocket']);
     assert.equal(remoteAddress, '127.0.0.1');
     assert.equal(plainAddress(remoteAddress), '127.0.0.1');
-  });
-});
-
-describe('plainAddress', () => {
-  test('IPv4-mapped IPv6 becomes plain IPv4', () => {
-    assert.equal(plainAddress('::ffff:1.2.3.4'), '1.2.3.4');
-    assert.equal(plainAddress('::ffff:127.0.0.1'), '127.0.0.1');
-  });
-  test('everything else is kept as it is', () => {
-    assert.equal(plainAddress('1.2.3.4'), '1.2.3.4');
-    assert.equal(plainAddress('::1'), '::1');
-    assert.equal(plainAddress('::ffff:7f00:1'), '::ffff:7f00:1');
-    assert.equal(plainAddress('2001:db8::ffff:1.2.3.4'), '2001:db8::ffff:1.2.3.4');
-    assert.equal(plainAddress('fe80::1%eth0'), 'fe80::1%eth0');
-  });
-  test('undefined (a destroyed socket) becomes the empty string', () => {
-    assert.equal(plainAddress(undefined), '');
   });
 });
 

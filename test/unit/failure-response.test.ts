@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRejection, rejectionHeaders } from '../../src/handshake/reject.js';
+import { buildRejection, rejectionHeaders } from '../../src/http/failure-response.js';
 import { FAILURES, type FailureCode } from '../../src/errors.js';
 
 const ALL_CODES = Object.keys(FAILURES) as FailureCode[];

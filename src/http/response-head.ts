@@ -1,8 +1,10 @@
 /**
- * Parses the head of a backend's response to an upgrade request (RFC 9112
- * section 4 and 5). Pure: it re-reads the buffer from the start each call,
- * which is cheap because heads are small and usually arrive in one chunk.
+ * Parses the head of a backend's HTTP/1.1 response (RFC 9112 section 4 and 5):
+ * the answer to an upgrade attempt and to an http or websocket health check.
+ * Pure: it re-reads the buffer from the start each call, which is cheap
+ * because heads are small and usually arrive in one chunk.
  */
+import { headerHasToken } from './header-token.js';
 
 /** Larger heads are refused, as Node's own parser does past 16 KiB. */
 export const MAX_RESPONSE_HEAD = 16 * 1024;
@@ -59,7 +61,7 @@ export function parseResponseHead(buffer: Buffer): ResponseHeadResult {
     } else if (lower === 'transfer-encoding') {
       // Several Transfer-Encoding lines form one list (RFC 9110 5.3); any of them may say chunked.
       transferEncoding = true;
-      chunked ||= value.toLowerCase().split(',').some((part) => part.trim() === 'chunked');
+      chunked ||= headerHasToken(value, 'chunked');
     }
     headers.push([name, value]);
   }
