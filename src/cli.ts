@@ -7,6 +7,7 @@
  * 0 normal stop, 1 runtime failure (cannot listen), 2 invalid flags or config.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { describeConfig } from './config/describe-config.js';
 import { configFromFlags, FLAG_TABLE, FlagUsageError, type FlagRow } from './config/flag-table.js';
@@ -143,8 +144,22 @@ async function serve(
   else process.on('SIGINT', stop);
 }
 
+/**
+ * The version in package.json: from dist/src/cli.js two folders up, which is
+ * the package root both in a checkout and installed (node_modules/wsgate/).
+ */
+function packageVersion(): string {
+  try {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 function buildProgram(): Command {
   const program = addFlags(new Command('wsgate'), FLAG_TABLE)
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .description('A WebSocket-aware reverse proxy: routes each upgrade by URL and pins it to one backend for its whole life.')
     .showHelpAfterError('(run wsgate --help for every flag)')
     .enablePositionalOptions()
@@ -170,7 +185,7 @@ Examples:
       const config = loadOrExit(load);
       // Each worker would hold its own backend state, and the admin port would reach one of them at random.
       if (flags.workers > 1 && flags.admin !== undefined) fail(EXIT_USAGE, '--admin works with --workers 1 only');
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, { format: config.logFormat });
       if (flags.workers > 1 && cluster.isPrimary) {
         // The primary only supervises; each worker re-runs this command and serves.
         const code = await superviseWorkers(flags.workers, logger).done;
@@ -199,7 +214,7 @@ Examples:
       const backends = await Promise.all([startEchoBackend({ id: 'b1' }), startEchoBackend({ id: 'b2' })]);
       // Ctrl+C should stop a demo at once: open pages get their Close 1001 without a drain wait.
       const config = validateConfig({ listen: flags.listen, routes: [{ path: '/echo', backends: backends.map((b) => b.address) }], drain: { timeout: 0 } }, 'demo');
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, { format: config.logFormat });
       await serve(new Gateway(config, { logger }), config, logger, {
         onListening: (where) => {
           process.stderr.write(
