@@ -38,6 +38,17 @@ import { earlierStageErrorHandler } from './listener/socket-stage.js';
 import { TrustedProxies } from './listener/trusted-proxies.js';
 import { AdminServer } from './observability/admin.js';
 import { reportRoutes, type RouteReport } from './observability/backend-report.js';
+import { EventLog } from './observability/event-log.js';
+import {
+  channels,
+  type ConnectionRefusedEvent,
+  type HttpRequestEvent,
+  type TunnelCloseEvent,
+  type TunnelOpenEvent,
+  type TunnelRttEvent,
+  type UpgradeRejectedEvent,
+} from './observability/events.js';
+import { GatewayMetrics } from './observability/metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { routeRequest } from './routing/route-request.js';
 import type { RouteSelection } from './routing/route-selection.js';
@@ -64,7 +75,14 @@ export interface GatewayOptions {
 
 /** What stages 2 and 3 decided for one request, upgrade or plain. */
 type RoutingDecision =
-  | { readonly kind: 'rejected'; readonly failure: FailureCode; readonly clientAddress: string }
+  | {
+      readonly kind: 'rejected';
+      readonly failure: FailureCode;
+      readonly clientAddress: string;
+      readonly requestId: string;
+      /** The route, when the refusal came after routing (its gate). */
+      readonly route: Route | undefined;
+    }
   | {
       readonly kind: 'routed';
       readonly route: Route;
@@ -111,10 +129,13 @@ export class Gateway {
   #health: HealthMonitor;
   /** The admin API on its own listener, when `admin` is configured. */
   readonly #admin: AdminServer | undefined;
+  /** Metrics and connection logs subscribe to this gateway's events (observability/events.ts). */
+  readonly #metrics: GatewayMetrics;
+  readonly #eventLog: EventLog;
 
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
     this.#config = config;
-    this.#logger = options.logger ?? createLogger(config.logLevel);
+    this.#logger = options.logger ?? createLogger(config.logLevel, { format: config.logFormat });
     this.#routes = RouteTable.fromConfig(config);
     this.#trustedProxies = new TrustedProxies(config.trustedProxies);
     this.#backendTls = {
@@ -125,9 +146,20 @@ export class Gateway {
     this.#upgradeEvents = this.#createUpgradeEvents();
     this.#secureContext = this.#loadSecureContext();
     this.#admission = new Admission(config.limits.maxConnectionsPerClient);
-    this.#health = new HealthMonitor(routeHealthSettings(this.#routes.routes), this.#logger, this.#backendTls);
+    this.#health = new HealthMonitor(routeHealthSettings(this.#routes.routes), this.#logger, this.#backendTls, undefined, this);
+    this.#metrics = new GatewayMetrics({ gateway: this, tunnels: () => this.#tunnels, routes: () => this.#routes.routes, draining: () => this.draining });
+    this.#eventLog = new EventLog(this, this.#logger);
     this.#admin =
-      config.admin === undefined ? undefined : new AdminServer({ routes: () => this.#routes.routes, health: () => this.#health, logger: this.#logger });
+      config.admin === undefined
+        ? undefined
+        : new AdminServer({
+            routes: () => this.#routes.routes,
+            health: () => this.#health,
+            logger: this.#logger,
+            metrics: this.#metrics,
+            stats: () => this.#metrics.stats(),
+            token: config.adminToken,
+          });
     this.#plainProxy = this.#createPlainProxy();
     this.#http = createServer({
       maxHeaderSize: config.limits.maxHeaderSize,
@@ -144,6 +176,7 @@ export class Gateway {
         fastUpgrade: (socket, request, bodyHead, context) => this.#onUpgrade(request, socket, bodyHead, context),
         maxHeaderSize: config.limits.maxHeaderSize,
         headTimeoutMs: config.timeouts.handshake,
+        refused: (reason) => this.#publishRefused(reason),
       },
       this.#http,
       this.#logger,
@@ -162,23 +195,24 @@ export class Gateway {
 
   /** An upgrade request: stages 2 and 3, the route's connection limits, then stages 4 to 7 in an UpgradeAttempt. */
   #onUpgrade(req: UpgradeRequest, socket: Socket, bodyHead: Buffer, context: ConnectionContext): void {
+    const receivedAt = performance.now();
     // The listener's handler is normally still there; one more would turn the listener list into an array.
     if (socket.listenerCount('error') === 0) socket.on('error', ignoreSocketError);
     const decision = this.#routeIncoming(req, socket, context, 'upgrade');
     if (decision.kind === 'rejected') {
-      this.#refuseUpgrade(socket, decision.failure, req, decision.clientAddress);
+      this.#refuseUpgrade(socket, decision.failure, req, decision);
       return;
     }
     const { route, selection, forwarding, proxyHeader } = decision;
     const limited = this.#admission.admit(route, route.maxConnections, selection.clientAddress);
     if (limited !== undefined) {
-      this.#refuseUpgrade(socket, limited, req, selection.clientAddress);
+      this.#refuseUpgrade(socket, limited, req, { clientAddress: selection.clientAddress, requestId: forwarding.requestId, route });
       return;
     }
     let head = buildUpgradeRequestHead(req, forwarding, selection.upstreamTarget);
     // The PROXY header goes first on the backend connection; latin1 carries its bytes unchanged.
     if (proxyHeader !== undefined) head = proxyHeader.toString('latin1') + head;
-    new UpgradeAttempt(socket, route, selection, head, bodyHead, this.#upgradeSettings, this.#upgradeEvents).start();
+    new UpgradeAttempt(socket, route, selection, head, bodyHead, this.#upgradeSettings, this.#upgradeEvents, receivedAt, forwarding.requestId).start();
   }
 
   /** A plain request: the health endpoint, else stages 2 and 3, then http-proxy (proxy-request.ts). */
@@ -188,13 +222,42 @@ export class Gateway {
       return;
     }
     const decision = this.#routeIncoming(req, req.socket, this.#contextOf(req.socket), 'plain');
+    // One access-log line and one count per request, when it is over (events.ts).
+    if (channels.httpRequest.hasSubscribers) this.#publishWhenAnswered(req, res, decision);
     if (decision.kind === 'rejected') {
       const { failure } = decision;
-      answerFailure(res, failure, closesConnection(failure) ? { headers: { connection: 'close' } } : {});
-      this.#logRejection(failure, req, decision.clientAddress, isWebSocketRequest(req.headers));
+      const headers: Record<string, string> = { 'x-request-id': decision.requestId };
+      if (closesConnection(failure)) headers.connection = 'close';
+      answerFailure(res, failure, { headers });
       return;
     }
     this.#plainProxy.forward(req, res, decision.route, decision.selection, decision.forwarding, decision.proxyHeader);
+  }
+
+  #publishWhenAnswered(req: IncomingMessage, res: ServerResponse, decision: RoutingDecision): void {
+    const startedAt = performance.now();
+    const socket = req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    res.once('close', () => {
+      const routed = decision.kind === 'routed';
+      const route = routed ? decision.route : decision.route;
+      channels.httpRequest.publish({
+        gateway: this,
+        code: routed ? undefined : decision.failure,
+        route: route?.name,
+        backend: routed ? this.#plainProxy.backendOf(req)?.id : undefined,
+        method: req.method ?? '',
+        path: routed ? decision.selection.path : pathOf(req.url),
+        // A response cut off before its head went out (client gone, backend reset) counts as a 502.
+        status: res.headersSent ? res.statusCode : 502,
+        durationSeconds: (performance.now() - startedAt) / 1000,
+        bytesIn: socket.bytesRead - readBefore,
+        bytesOut: socket.bytesWritten - writtenBefore,
+        client: decision.kind === 'routed' ? decision.selection.clientAddress : decision.clientAddress,
+        requestId: decision.kind === 'routed' ? decision.forwarding.requestId : decision.requestId,
+      } satisfies HttpRequestEvent);
+    });
   }
 
   /**
@@ -205,17 +268,17 @@ export class Gateway {
    */
   #routeIncoming(req: UpgradeRequest, socket: Socket, context: ConnectionContext, kind: 'upgrade' | 'plain'): RoutingDecision {
     const forwarding = decideForwarding(req, context, this.#trustedProxies, isEncrypted(socket));
-    const clientAddress = forwarding.clientAddress;
+    const { clientAddress, requestId } = forwarding;
     // A client reconnecting during the drain must reach another instance, never a backend through this one.
-    if (this.draining) return { kind: 'rejected', failure: 'ERR_GATEWAY_DRAINING', clientAddress };
+    if (this.draining) return { kind: 'rejected', failure: 'ERR_GATEWAY_DRAINING', clientAddress, requestId, route: undefined };
     const invalid = kind === 'upgrade' ? handshakeFailure(req) : plainRequestFailure(req);
-    if (invalid !== undefined) return { kind: 'rejected', failure: invalid, clientAddress };
+    if (invalid !== undefined) return { kind: 'rejected', failure: invalid, clientAddress, requestId, route: undefined };
     const routed = routeRequest(this.#routes, req, clientAddress, forwarding.xForwardedProto === 'https');
-    if (routed.kind === 'rejected') return { kind: 'rejected', failure: routed.code, clientAddress };
+    if (routed.kind === 'rejected') return { kind: 'rejected', failure: routed.code, clientAddress, requestId, route: undefined };
     const { route } = routed;
     // The route's gate: PrivateLink-only routes (PROXY v2 TLV 0xEA, issue 3 of elb.md).
     if (route.allowedVpceIds !== undefined && (context.vpceId === undefined || !route.allowedVpceIds.includes(context.vpceId))) {
-      return { kind: 'rejected', failure: 'ERR_ROUTE_FORBIDDEN', clientAddress };
+      return { kind: 'rejected', failure: 'ERR_ROUTE_FORBIDDEN', clientAddress, requestId, route };
     }
     const proxyHeader =
       route.sendProxyProtocol === undefined
@@ -224,13 +287,18 @@ export class Gateway {
     return { kind: 'routed', route, selection: routed.selection, forwarding, proxyHeader };
   }
 
-  #refuseUpgrade(socket: Socket, failure: FailureCode, req: UpgradeRequest, clientAddress: string): void {
-    rejectUpgrade(socket, failure);
-    this.#logRejection(failure, req, clientAddress, true);
+  #publishRefused(reason: ConnectionRefusedEvent['reason']): void {
+    if (channels.connectionRefused.hasSubscribers) channels.connectionRefused.publish({ gateway: this, reason } satisfies ConnectionRefusedEvent);
   }
 
-  #logRejection(failure: FailureCode, req: UpgradeRequest, clientAddress: string, handshake: boolean): void {
-    this.#logger.info({ code: failure, status: FAILURES[failure].status, client: clientAddress, url: req.url }, handshake ? 'handshake rejected' : 'request rejected');
+  #refuseUpgrade(socket: Socket, failure: FailureCode, req: UpgradeRequest, who: { clientAddress: string; requestId: string; route: Route | undefined }): void {
+    rejectUpgrade(socket, failure, who.requestId);
+    this.#publishRejected(failure, who.route, who.clientAddress, req.url, who.requestId, undefined);
+  }
+
+  #publishRejected(code: FailureCode, route: Route | undefined, client: string, url: string | undefined, requestId: string, detail: string | undefined): void {
+    if (!channels.upgradeRejected.hasSubscribers) return;
+    channels.upgradeRejected.publish({ gateway: this, route: route?.name, code, status: FAILURES[code].status, client, url, requestId, detail } satisfies UpgradeRejectedEvent);
   }
 
   /** A request head Node's HTTP parser could not read. */
@@ -244,13 +312,14 @@ export class Gateway {
     }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     this.#logger.info({ status, err: code }, 'malformed request');
+    this.#publishRefused(status === 431 ? 'header-too-large' : status === 408 ? 'handshake-timeout' : 'malformed');
     rejectMalformedRequest(socket, status);
   }
 
   // 4-7. choose, connect, answer, tunnel: an UpgradeAttempt runs them and reports here.
   #createUpgradeEvents(): UpgradeEvents {
     return {
-      tunnelOpened: (tunnel) => {
+      tunnelOpened: (tunnel, timing) => {
         if (this.#closing) {
           // An upgrade that was under way when close() ended the others.
           tunnel.destroy('gateway closing');
@@ -262,6 +331,17 @@ export class Gateway {
         // socket inherited it from the listener, unless the listener could not take it.
         const keepAliveMs = this.#config.tunnels.tcpKeepAlive;
         if (keepAliveMs > 0 && !this.#clientKeepAliveInherited) tunnel.client.setKeepAlive(true, keepAliveMs);
+        if (channels.tunnelOpen.hasSubscribers) {
+          channels.tunnelOpen.publish({
+            gateway: this,
+            route: tunnel.route.name,
+            backend: tunnel.backend.id,
+            client: tunnel.clientAddress,
+            handshakeSeconds: timing.handshakeSeconds,
+            connectSeconds: timing.connectSeconds,
+            requestId: tunnel.requestId,
+          } satisfies TunnelOpenEvent);
+        }
       },
       tunnelFinished: (tunnel) => {
         this.#tunnels.delete(tunnel);
@@ -271,26 +351,26 @@ export class Gateway {
           notify();
         }
         this.#admission.release(tunnel.route, tunnel.clientAddress);
-        this.#logger.info(tunnel.summary(), 'tunnel closed');
+        if (channels.tunnelClose.hasSubscribers) channels.tunnelClose.publish({ gateway: this, summary: tunnel.summary() } satisfies TunnelCloseEvent);
+      },
+      clientAnsweredPing: (tunnel, seconds) => {
+        if (channels.tunnelRtt.hasSubscribers) channels.tunnelRtt.publish({ gateway: this, route: tunnel.route.name, seconds } satisfies TunnelRttEvent);
       },
       upgradeRefused: (attempt, statusCode) => {
         this.#admission.release(attempt.route, attempt.selection.clientAddress);
         this.#logger.info(
-          { status: statusCode, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
+          { status: statusCode, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress, requestId: attempt.requestId },
           'upgrade refused by backend',
         );
       },
       upgradeFailed: (attempt, code, detail) => {
         this.#admission.release(attempt.route, attempt.selection.clientAddress);
-        this.#logger.warn(
-          { code, status: FAILURES[code].status, detail, route: attempt.route.name, backend: attempt.backendLabel, client: attempt.selection.clientAddress },
-          'upgrade failed',
-        );
+        this.#publishRejected(code, attempt.route, attempt.selection.clientAddress, undefined, attempt.requestId, `${detail}${attempt.backendLabel === undefined ? '' : ` (backend ${attempt.backendLabel})`}`);
         const backend = attempt.currentBackend;
         if (code === 'ERR_UPSTREAM_BAD_RESPONSE' && backend !== undefined) this.#health.badResponse(backend, detail);
       },
       backendSkipped: (attempt, backend, detail) => {
-        this.#logger.warn({ route: attempt.route.name, backend: backend.label, detail }, 'backend skipped');
+        this.#logger.warn({ route: attempt.route.name, backend: backend.label, detail, requestId: attempt.requestId }, 'backend skipped');
         this.#health.connectFailed(backend, detail);
       },
       backendAnswered: (_attempt, backend) => this.#health.succeeded(backend),
@@ -353,6 +433,10 @@ export class Gateway {
     this.#keepalive ??= new KeepaliveSweeper(this.#tunnels, { pingIntervalMs: pingInterval, idleTimeoutMs: idleTimeout });
     this.#keepalive.start();
     if (this.#admin !== undefined && this.#config.admin !== undefined) {
+      const { host: adminHost } = this.#config.admin;
+      if (this.#config.adminToken === undefined && !isLoopback(adminHost)) {
+        this.#logger.warn({ admin: adminHost }, 'the admin listener is not on loopback and has no --admin-token: anyone who reaches it can drain backends');
+      }
       try {
         await this.#admin.listen(this.#config.admin.host, this.#config.admin.port);
       } catch (error) {
@@ -391,12 +475,13 @@ export class Gateway {
     // Backend timeouts stay as started (http-proxy holds them too); TCP keep-alive follows the reload.
     this.#upgradeSettings = { ...this.#upgradeSettings, backendKeepAliveMs: this.#config.tunnels.tcpKeepAlive };
     // The old monitor's counters and cool-offs carry over for backends and settings that stayed (issue 6).
-    this.#health = new HealthMonitor(routeHealthSettings(routes.routes), this.#logger, this.#backendTls, this.#health);
+    this.#health = new HealthMonitor(routeHealthSettings(routes.routes), this.#logger, this.#backendTls, this.#health, this);
     if (listening) {
       this.#health.start();
       this.#applyListenerKeepAlive();
     }
     this.#logger.info({ routes: routes.routes.length }, 'configuration reloaded');
+    channels.reload.publish({ gateway: this, result: 'ok', routes: routes.routes.length });
   }
 
   /** Reads the certificate and key again (SIGHUP); new connections use them, open ones keep theirs. */
@@ -431,6 +516,8 @@ export class Gateway {
       for (const tunnel of this.#tunnels) tunnel.destroy('gateway closing');
       this.#http.closeAllConnections();
       this.#plainProxy.close();
+      this.#metrics.close();
+      this.#eventLog.close();
     });
   }
 
@@ -513,6 +600,17 @@ function handshakeFailure(req: UpgradeRequest): FailureCode | undefined {
 function plainRequestFailure(req: UpgradeRequest): FailureCode | undefined {
   if (!isWebSocketRequest(req.headers)) return undefined;
   return handshakeFailure(req) ?? 'ERR_HANDSHAKE_CONNECTION';
+}
+
+/** The path of a request target, without its query (for a request refused before routing). */
+function pathOf(url: string | undefined): string {
+  const target = url ?? '';
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function isEncrypted(socket: Socket): boolean {

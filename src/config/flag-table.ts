@@ -17,7 +17,7 @@
 import { InvalidArgumentError } from 'commander';
 import { parseWorkerCount } from '../supervisor.js';
 import { parseHashOnArg, parseRouteArg, parseSessionArg, ROUTE_FLAG_HELP } from './routing-flags.js';
-import { BALANCE_NAMES, LOG_LEVELS, type GatewayConfigInput } from './schema.js';
+import { BALANCE_NAMES, LOG_FORMATS, LOG_LEVELS, type GatewayConfigInput } from './schema.js';
 
 /** Every key path into what a config file may write (`['timeouts', 'backendConnect']`), arrays as a whole. */
 type ConfigPath<T> = T extends readonly unknown[]
@@ -105,6 +105,13 @@ export const FLAG_TABLE: readonly FlagRow[] = [
   // Listener, logging, timeouts, workers.
   { flags: '--listen <host:port>', help: 'address to accept clients on ([::1]:8080 for IPv6)', default: '0.0.0.0:8080', path: ['listen'], check: 'the listen address to check' },
   { flags: '--log-level <level>', help: 'log level', choices: LOG_LEVELS, default: 'info', path: ['logLevel'] },
+  {
+    flags: '--log-format <format>',
+    help: 'json: one JSON object a line, for log collectors; pretty: readable text (pino-pretty), for a terminal',
+    choices: LOG_FORMATS,
+    default: 'json',
+    path: ['logFormat'],
+  },
   { flags: '--connect-timeout <duration>', help: 'backend TCP connect timeout; a backend that misses it is skipped', default: '5s', path: ['timeouts', 'backendConnect'] },
   { flags: '--response-timeout <duration>', help: 'time a backend has to answer an upgrade (504 after)', default: '30s', path: ['timeouts', 'backendResponse'] },
   { flags: '--workers <n>', help: 'worker processes sharing the listener; "auto" for one per core', parse: parseWorkersFlag, default: 1 },
@@ -162,8 +169,14 @@ export const FLAG_TABLE: readonly FlagRow[] = [
   },
   {
     flags: '--admin <host:port>',
-    help: 'serve the admin API (JSON: list, drain, undrain, weight) on its own listener; off by default, no authentication: bind to loopback',
+    help: 'serve the admin API (dashboard, metrics, JSON: list, drain, undrain, weight) on its own listener; off by default',
     path: ['admin'],
+  },
+  {
+    flags: '--admin-token <token>',
+    help: 'require "Authorization: Bearer TOKEN" on every admin request (at least 16 characters); prefer the environment variable',
+    env: 'WSGATE_ADMIN_TOKEN',
+    path: ['adminToken'],
   },
   // Keep-alive, idle, health endpoint and drain (issues 5 and 6).
   {

@@ -15,6 +15,8 @@ import { BackendIdSecretSchema, BALANCE_NAMES, BalanceSchema, DefaultsSchema, RO
 
 export { BALANCE_NAMES };
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** json: one JSON object a line (for collectors); pretty: pino-pretty's text, for a human at a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
 
 /** A string parsed by `parse` into T, with the parser's own sentence as the error. */
 function parsedString<T>(parse: (text: string) => Parsed<T>) {
@@ -180,6 +182,8 @@ export const GatewayConfigSchema = v.strictObject({
   listen: v.optional(ListenSchema, { host: '0.0.0.0', port: 8080 }),
   routes: v.pipe(v.array(RouteSchema), v.minLength(1, 'at least one route is needed')),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`), 'info'),
+  /** How log lines are written (`--log-format`); read once at start. */
+  logFormat: v.optional(v.picklist(LOG_FORMATS, `expected one of ${LOG_FORMATS.join(', ')}`), 'json'),
   /** balance, hashOn, stickyCookie, sessionAffinity for routes that do not set their own (issue 4). */
   defaults: v.optional(DefaultsSchema),
   /** Keys the HMAC that derives backend ids (sticky cookie values) from addresses; without it ids are a plain hash. */
@@ -188,6 +192,8 @@ export const GatewayConfigSchema = v.strictObject({
   healthCheck: v.optional(HealthCheckSchema),
   /** The admin API's own listener (`--admin`); off when absent. Never the public listener. */
   admin: v.optional(ListenSchema),
+  /** Bearer token every admin request needs (the dashboard's page shell aside); prefer WSGATE_ADMIN_TOKEN. */
+  adminToken: v.optional(v.pipe(v.string(), v.minLength(16, 'expected at least 16 characters'), v.regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'))),
   /** Every connection starts with a PROXY protocol v1/v2 header (behind an ELB/NLB with proxy protocol on). */
   acceptProxyProtocol: v.optional(v.boolean(), false),
   /** Peers whose PROXY headers and forwarding headers (X-Forwarded-*, Forwarded) are believed. Default: none. */
@@ -238,4 +244,5 @@ export type GatewayConfig = v.InferOutput<typeof GatewayConfigSchema>;
 export type RouteConfig = GatewayConfig['routes'][number];
 export type BackendConfig = RouteConfig['backends'][number];
 export type LogLevel = GatewayConfig['logLevel'];
+export type LogFormat = GatewayConfig['logFormat'];
 export type PassiveConfig = RouteConfig['passive'];

@@ -19,6 +19,7 @@ const DROPPED = new Set([
   'x-forwarded-proto',
   'x-forwarded-host',
   'forwarded',
+  'x-request-id',
 ]);
 
 /** Header names that the Connection header marks as hop-by-hop (RFC 9110 7.6.1). */
@@ -52,7 +53,7 @@ export function buildUpgradeRequestHead(req: UpgradeRequest, forwarded: Forwardi
   head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
   head += `X-Forwarded-For: ${forwarded.xForwardedFor}\r\nX-Forwarded-Proto: ${forwarded.xForwardedProto}\r\n`;
   if (forwarded.xForwardedHost !== undefined) head += `X-Forwarded-Host: ${forwarded.xForwardedHost}\r\n`;
-  head += `Forwarded: ${forwarded.forwarded}\r\n`;
+  head += `Forwarded: ${forwarded.forwarded}\r\nX-Request-Id: ${forwarded.requestId}\r\n`;
   return `${head}\r\n`;
 }
 
@@ -62,6 +63,7 @@ export function forwardedHeaders(forwarded: Forwarding): Record<string, string> 
     'x-forwarded-for': forwarded.xForwardedFor,
     'x-forwarded-proto': forwarded.xForwardedProto,
     forwarded: forwarded.forwarded,
+    'x-request-id': forwarded.requestId,
   };
   if (forwarded.xForwardedHost !== undefined) headers['x-forwarded-host'] = forwarded.xForwardedHost;
   return headers;

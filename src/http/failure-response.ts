@@ -40,14 +40,17 @@ export function buildRejection(code: FailureCode, extraHeaders: Readonly<Record<
  * destroyed once the response is flushed (as ws's abortHandshake does), so a
  * client that never closes its side cannot hold the descriptor.
  */
-export function rejectUpgrade(socket: Duplex, code: FailureCode): void {
+export function rejectUpgrade(socket: Duplex, code: FailureCode, requestId?: string): void {
   if (socket.destroyed) return;
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   socket.once('finish', () => socket.destroy());
-  socket.end(buildRejection(code, rejectionHeaders(code)));
+  const headers = rejectionHeaders(code);
+  // The id the logs carry, so that a client's report can be found (issue 12).
+  if (requestId !== undefined) headers['X-Request-Id'] = requestId;
+  socket.end(buildRejection(code, headers));
 }
 
 /**

@@ -50,7 +50,7 @@ export class PlainHttpProxy {
   /** Requests whose client-sent X-Real-IP must not reach the backend (options.headers can set, not remove). */
   private readonly untrusted = new WeakSet<IncomingMessage>();
   /** The backend each request in flight was last sent to, for the proxyRes event. */
-  private readonly backendOf = new WeakMap<IncomingMessage, Backend>();
+  private readonly backendFor = new WeakMap<IncomingMessage, Backend>();
   /** Issue 4: the sticky cookie to add to each response in flight, and the rewritten path of each request. */
   private readonly setCookieOf = new WeakMap<IncomingMessage, string>();
   private readonly upstreamTargetOf = new WeakMap<IncomingMessage, string>();
@@ -72,7 +72,7 @@ export class PlainHttpProxy {
       if (upstreamTarget !== undefined && proxyReq.getHeader('expect') === undefined) proxyReq.path = upstreamTarget;
     });
     this.proxy.on('proxyRes', (proxyRes, req) => {
-      const backend = this.backendOf.get(req);
+      const backend = this.backendFor.get(req);
       if (backend !== undefined) this.events.backendResponded?.(backend);
       // Added to the backend's own cookies (http-proxy copies these headers to the client after this event).
       const setCookie = this.setCookieOf.get(req);
@@ -99,7 +99,7 @@ export class PlainHttpProxy {
         return;
       }
       tried.add(backend);
-      this.backendOf.set(req, backend);
+      this.backendFor.set(req, backend);
       const setCookie = stickySetCookie(route, selection, backend);
       if (setCookie === undefined) this.setCookieOf.delete(req);
       else this.setCookieOf.set(req, setCookie);
@@ -129,6 +129,11 @@ export class PlainHttpProxy {
       );
     };
     attempt();
+  }
+
+  /** The backend a request was (last) sent to, if any. */
+  backendOf(req: IncomingMessage): Backend | undefined {
+    return this.backendFor.get(req);
   }
 
   close(): void {

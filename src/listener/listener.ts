@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ConnectionRefusedEvent } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import { listenOn } from './listen.js';
 import { setConnectionContext, type ConnectionContext } from './connection-context.js';
@@ -29,6 +30,8 @@ export interface ListenerSettings {
   readonly maxHeaderSize: number;
   /** A connection that sends no byte for this long gets 408, as the HTTP server would answer. */
   readonly headTimeoutMs: number;
+  /** A connection was closed before HTTP (metrics, issue 12). */
+  readonly refused: (reason: ConnectionRefusedEvent['reason']) => void;
 }
 
 /** A socket waiting for its first bytes; the listener is found through the OWNER slot. */
@@ -67,9 +70,10 @@ export class Listener {
     // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     if (settings.maxConnections !== undefined) this.server.maxConnections = settings.maxConnections;
-    this.server.on('drop', (data?: { remoteAddress?: string }) =>
-      this.logger.warn({ client: plainAddress(data?.remoteAddress), limit: settings.maxConnections }, 'connection refused: global connection limit reached'),
-    );
+    this.server.on('drop', (data?: { remoteAddress?: string }) => {
+      this.logger.warn({ client: plainAddress(data?.remoteAddress), limit: settings.maxConnections }, 'connection refused: global connection limit reached');
+      settings.refused('limit');
+    });
   }
 
   /**
@@ -107,6 +111,7 @@ export class Listener {
     if (!peerTrusted) {
       // proxy-protocol.txt 7 (security): a header is only believed from a known balancer.
       this.logger.warn({ peer }, 'connection refused: PROXY protocol expected, but the peer is not in --trusted-proxies');
+      this.settings.refused('proxy-untrusted');
       socket.destroy();
       return;
     }
@@ -117,8 +122,10 @@ export class Listener {
           this.logger.debug({ peer }, 'connection closed before any byte (TCP health check)');
         } else if (outcome.code === 'not-proxy') {
           this.logger.warn({ peer, code: outcome.code }, 'connection without a PROXY header: is PROXY protocol enabled on the load balancer?');
+          this.settings.refused('proxy-missing');
         } else {
           this.logger.warn({ peer, code: outcome.code, detail: outcome.message }, 'invalid PROXY header');
+          this.settings.refused('proxy-invalid');
         }
         socket.destroy();
         return;
@@ -204,6 +211,7 @@ export class Listener {
       this.stopWaiting(socket);
       // What Node's HTTP server answers when no complete head arrives in time (headersTimeout).
       this.logger.info({ status: 408, err: 'ERR_HTTP_REQUEST_TIMEOUT' }, 'malformed request');
+      this.settings.refused('handshake-timeout');
       rejectMalformedRequest(socket, 408);
     }
     if (this.waiting.size === 0 && this.waitingSweep !== undefined) {

@@ -1,17 +1,22 @@
 /**
  * The admin API (issue 6): JSON over HTTP on its own listener (`--admin
  * HOST:PORT`, off by default), never on the public one, so nothing a client of
- * the gateway sends can reach it. There is no authentication: bind it to
- * loopback or a private interface.
+ * the gateway sends can reach it. Bind it to loopback or a private interface;
+ * with a token (issue 12) every request but the dashboard's page shell needs
+ * `Authorization: Bearer TOKEN`.
  *
+ *   GET  /                          the dashboard (dashboard.ts): one self-contained page, no token needed
  *   GET  /backends                  every route's backends with weight, health, drain state, tunnels
  *   POST /backends/{id}/drain       no new tunnels or requests; open tunnels stay
  *   POST /backends/{id}/undrain
  *   PUT  /backends/{id}/weight      body {"weight": N}, N an integer from 1 to 1000
+ *   GET  /stats                     {now, history}: the gateway's figures now and over the last 15 minutes
+ *   GET  /metrics                   Prometheus text
  *
  * An id names every backend that carries it, in every route (derived ids are
  * per address, so a server listed by two routes is drained in both).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { boundAddress, listenOn } from '../listener/listen.js';
@@ -19,7 +24,11 @@ import type { Route } from '../routing/route-table.js';
 import type { Backend } from '../upstream/backend.js';
 import type { HealthMonitor } from '../upstream/health-monitor.js';
 import { reportBackend, reportRoutes, routesInConfiguredOrder } from './backend-report.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
 import type { Logger } from './logger.js';
+import { StatsHistory, type StatsHistoryOptions, type StatsSample } from './stats-history.js';
+
+export type { StatsSample } from './stats-history.js';
 
 /** Request bodies are tiny ({"weight": 5}); anything larger is refused. */
 const MAX_BODY_BYTES = 1024;
@@ -31,6 +40,23 @@ export interface AdminSource {
   readonly routes: () => readonly Route[];
   readonly health: () => HealthMonitor;
   readonly logger: Logger;
+  /** `--admin-token`: every request but `GET /` then needs `Authorization: Bearer TOKEN`. Never empty. */
+  readonly token?: string | undefined;
+  /** Prometheus text for `GET /metrics`; without it, 404. */
+  readonly metrics?: { readonly contentType: string; text(): Promise<string> } | undefined;
+  /** The gateway's figures now, for `GET /stats` and its history; without it, 404. */
+  readonly stats?: (() => StatsSample) | undefined;
+}
+
+export interface AdminServerOptions {
+  /** How often `stats` is sampled and how far back `GET /stats` reaches (5 s over 15 minutes). */
+  readonly history?: Pick<StatsHistoryOptions, 'intervalMs' | 'windowMs'>;
+}
+
+const WWW_AUTHENTICATE = 'Bearer realm="wsgate admin"';
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
 }
 
 class AdminError extends Error {
@@ -89,8 +115,21 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 export class AdminServer {
   private readonly server: Server;
+  /** SHA-256 of the token: both sides of the comparison have the same length whatever was sent. */
+  private readonly tokenDigest: Buffer | undefined;
+  private readonly history: StatsHistory | undefined;
 
-  constructor(private readonly source: AdminSource) {
+  constructor(
+    private readonly source: AdminSource,
+    options: AdminServerOptions = {},
+  ) {
+    if (source.token !== undefined && source.token === '') throw new TypeError('the admin token must not be empty');
+    this.tokenDigest = source.token === undefined ? undefined : sha256(source.token);
+    const stats = source.stats;
+    this.history =
+      stats === undefined
+        ? undefined
+        : new StatsHistory(stats, { ...options.history, onError: (error) => this.source.logger.error({ err: error }, 'admin stats sample failed') });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (error instanceof AdminError) {
@@ -107,6 +146,7 @@ export class AdminServer {
 
   async listen(host: string, port: number): Promise<AddressInfo> {
     const address = await listenOn(this.server, host, port, (error) => this.source.logger.error({ err: error }, 'admin listener error'));
+    this.history?.start();
     this.source.logger.info({ address: address.address, port: address.port }, 'admin listening');
     return address;
   }
@@ -116,6 +156,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.history?.stop();
     return new Promise((resolve) => {
       if (!this.server.listening) {
         resolve();
@@ -128,6 +169,28 @@ export class AdminServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    // The page shell holds nothing secret; it asks for the token when its data requests get 401.
+    if (path === '/' && req.method === 'GET') {
+      sendPage(res);
+      return;
+    }
+    this.authorize(req);
+    refuseCrossSite(req);
+    if (path === '/') throw new AdminError(405, 'use GET here', { allow: 'GET' });
+    if (path === '/stats') {
+      allow(req, 'GET');
+      if (this.source.stats === undefined || this.history === undefined) throw new AdminError(404, 'no stats here');
+      send(res, 200, { now: this.source.stats(), history: this.history.samples() });
+      return;
+    }
+    if (path === '/metrics') {
+      allow(req, 'GET');
+      if (this.source.metrics === undefined) throw new AdminError(404, 'no metrics here');
+      const text = await this.source.metrics.text();
+      res.writeHead(200, { 'content-type': this.source.metrics.contentType, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' });
+      res.end(text);
+      return;
+    }
     const parts = path.split('/').filter((part) => part !== '');
     if (parts[0] !== 'backends' || parts.length > 3 || parts.length === 2) throw new AdminError(404, `no such endpoint: ${path}`);
     if (parts.length === 1) {
@@ -159,6 +222,18 @@ export class AdminServer {
     send(res, 200, { backends: backends.map((backend) => ({ route: this.routeNameOf(backend), ...reportBackend(backend, health) })) });
   }
 
+  /** With a token configured: throws a 401 unless the request carries it (compared in constant time). */
+  private authorize(req: IncomingMessage): void {
+    if (this.tokenDigest === undefined) return;
+    const match = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+    // Hashing first makes both buffers 32 bytes, so neither the comparison nor its length check leaks the token's length.
+    if (match !== null && timingSafeEqual(sha256(match[1] ?? ''), this.tokenDigest)) return;
+    this.source.logger.debug({ client: req.socket.remoteAddress, presented: match !== null }, 'admin request without a valid token');
+    throw new AdminError(401, 'this admin API needs a token: send Authorization: Bearer TOKEN', {
+      'www-authenticate': match === null ? WWW_AUTHENTICATE : `${WWW_AUTHENTICATE}, error="invalid_token"`,
+    });
+  }
+
   private backendsWithId(id: string): Backend[] {
     return routesInConfiguredOrder(this.source.routes()).flatMap((route) => route.pool.backends.filter((b) => b.id === id));
   }
@@ -166,6 +241,37 @@ export class AdminServer {
   private routeNameOf(backend: Backend): string {
     return this.source.routes().find((route) => route.pool.backends.includes(backend))?.name ?? '';
   }
+}
+
+function sendPage(res: ServerResponse): void {
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(DASHBOARD_HTML)),
+    'cache-control': 'no-store',
+    'content-security-policy': DASHBOARD_CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  });
+  res.end(DASHBOARD_HTML);
+}
+
+/**
+ * A browser sends a cross-site POST or PUT without asking first (a "simple"
+ * request), so any page the operator visits could drain a backend through a
+ * loopback admin port. Such a request carries an Origin that is not this
+ * listener's own: refuse it. curl and scripts send no Origin and are unaffected.
+ */
+function refuseCrossSite(req: IncomingMessage): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return;
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || host !== req.headers.host) throw new AdminError(403, 'cross-site requests to the admin API are refused');
 }
 
 function allow(req: IncomingMessage, method: string): void {

@@ -13,6 +13,8 @@ export interface RouteSelection extends PoolSelection {
   readonly secure: boolean;
   /** The request target to send upstream when the route rewrites the path; undefined: the client's, unchanged. */
   readonly upstreamTarget: string | undefined;
+  /** The normalised request path, without the query (logs, events). */
+  readonly path: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export function selectionFor(
   }
   const stickyCookieValue = route.stickyCookie === undefined ? undefined : facts.cookie(route.stickyCookie.name);
   if (stickyCookieValue !== undefined && stickyCookieValue !== '') preferred.push(stickyCookieValue);
-  return { clientAddress, hashKey: route.hashKey?.(facts), preferredBackendIds: preferred, stickyCookieValue, secure, upstreamTarget };
+  return { clientAddress, hashKey: route.hashKey?.(facts), preferredBackendIds: preferred, stickyCookieValue, secure, upstreamTarget, path: facts.path };
 }
 
 /**

@@ -40,6 +40,8 @@ const GET_MASK = 4;
 const GET_DATA = 5;
 /** A protocol violation was seen; nothing more is read. */
 const INVALID = 6;
+/** Inside a Close frame's payload, whose first two bytes (the status code, RFC 6455 5.5.1) are read. */
+const GET_CLOSE_CODE = 7;
 
 type State =
   | typeof GET_INFO
@@ -48,7 +50,8 @@ type State =
   | typeof GET_PAYLOAD_LENGTH_64
   | typeof GET_MASK
   | typeof GET_DATA
-  | typeof INVALID;
+  | typeof INVALID
+  | typeof GET_CLOSE_CODE;
 
 /** Total header size (RFC 6455 5.2) implied by the second header byte. */
 function headerSizeFor(secondByte: number): number {
@@ -79,6 +82,16 @@ export class FrameBoundaryTracker {
   /** A data frame without FIN started a message whose final fragment has not arrived (RFC 6455 5.4). */
   #messageOpen = false;
   #closeSeen = false;
+  /** The frame whose header is being read, or whose payload is next, is a Close. */
+  #inClose = false;
+  /** A Close's masking key (RFC 6455 5.3), kept to read its status code; 0 when unmasked. */
+  #closeMask = 0;
+  /** Status code bytes of the Close read so far (0..2). */
+  #closeCodeBytes = 0;
+  #closeCode: number | 'none' | undefined;
+  /** Whole messages: final frames of Text/Binary messages (metrics, issue 12). */
+  #messages = 0;
+  #pongs = 0;
 
   /** Consumes a chunk that is being forwarded. Reads header bytes only. */
   push(chunk: Buffer): void {
@@ -123,7 +136,11 @@ export class FrameBoundaryTracker {
           }
           position += headerSize;
           payloadLeft = length;
-          if (length > 0) state = GET_DATA;
+          if (this.#inClose) {
+            // Rare (once a connection): the Close's code is read a byte at a time below.
+            this.#closeMask = (secondByte & 0x80) !== 0 ? chunk.readUInt32BE(position - 4) : 0;
+            state = this.#closePayloadState(length);
+          } else if (length > 0) state = GET_DATA;
           continue;
         }
       }
@@ -174,12 +191,30 @@ export class FrameBoundaryTracker {
         }
 
         case GET_MASK: {
-          // The masking key (RFC 6455 5.3) is skipped like payload.
-          const skipped = Math.min(this.#fieldBytesLeft, end - position);
-          position += skipped;
-          this.#fieldBytesLeft -= skipped;
+          if (this.#inClose) {
+            // A Close's key is kept: its status code is read through it.
+            this.#closeMask = ((this.#closeMask << 8) | chunk[position++]!) >>> 0;
+            this.#fieldBytesLeft--;
+          } else {
+            // The masking key (RFC 6455 5.3) is skipped like payload.
+            const skipped = Math.min(this.#fieldBytesLeft, end - position);
+            position += skipped;
+            this.#fieldBytesLeft -= skipped;
+          }
           if (this.#fieldBytesLeft === 0) {
             payloadLeft = this.#payloadLength;
+            state = this.#inClose ? this.#closePayloadState(payloadLeft) : payloadLeft > 0 ? GET_DATA : GET_INFO;
+          }
+          break;
+        }
+
+        case GET_CLOSE_CODE: {
+          const index = this.#closeCodeBytes++;
+          const byte = chunk[position++]! ^ ((this.#closeMask >>> (24 - 8 * index)) & 0xff);
+          this.#closeCode = index === 0 ? byte << 8 : (this.#closeCode as number) | byte;
+          payloadLeft--;
+          if (index === 1) {
+            this.#inClose = false;
             state = payloadLeft > 0 ? GET_DATA : GET_INFO;
           }
           break;
@@ -197,9 +232,25 @@ export class FrameBoundaryTracker {
   #lengthRead(): State {
     if (this.#masked) {
       this.#fieldBytesLeft = 4;
+      this.#closeMask = 0;
       return GET_MASK;
     }
+    if (this.#inClose) {
+      this.#closeMask = 0;
+      return this.#closePayloadState(this.#payloadLength);
+    }
     return this.#payloadLength > 0 ? GET_DATA : GET_INFO;
+  }
+
+  /** After a Close's header: its code comes next, or (no body) the next frame. */
+  #closePayloadState(length: number): State {
+    if (length === 0) {
+      this.#inClose = false;
+      return GET_INFO;
+    }
+    // A body of 1 byte was refused in #startFrame, so a code is there.
+    this.#closeCodeBytes = 0;
+    return GET_CLOSE_CODE;
   }
 
   /**
@@ -236,6 +287,25 @@ export class FrameBoundaryTracker {
   }
 
   /**
+   * The status code of the first Close seen in this direction (RFC 6455
+   * 5.5.1, 7.4): a number once read, 'none' for a Close without a body,
+   * undefined while no Close (or only part of its code) has passed.
+   */
+  get closeCode(): number | 'none' | undefined {
+    return this.#closeCode;
+  }
+
+  /** Whole messages seen: each final frame of a Text or Binary message (RFC 6455 5.4). */
+  get messages(): number {
+    return this.#messages;
+  }
+
+  /** Pong frames seen (RFC 6455 5.5.3), for the client's round-trip time to an injected Ping. */
+  get pongs(): number {
+    return this.#pongs;
+  }
+
+  /**
    * Validates a frame's first two header bytes and updates message state. On a
    * violation the tracker turns INVALID and this returns false.
    */
@@ -256,7 +326,14 @@ export class FrameBoundaryTracker {
         this.#state = INVALID;
         return false;
       }
-      if (opcode === OPCODE_CLOSE) this.#closeSeen = true;
+      if (opcode === OPCODE_CLOSE) {
+        // Only the first Close counts; a peer sends no frame after it (5.5.1).
+        if (!this.#closeSeen) {
+          this.#inClose = true;
+          this.#closeCode = length7 === 0 ? 'none' : undefined;
+        }
+        this.#closeSeen = true;
+      } else if (opcode === OPCODE_PONG) this.#pongs++;
       return true;
     }
     // RFC 6455 5.4: a continuation needs an open message, a new Text/Binary
@@ -267,6 +344,7 @@ export class FrameBoundaryTracker {
       return false;
     }
     this.#messageOpen = !fin;
+    if (fin) this.#messages++;
     return true;
   }
 }

@@ -79,6 +79,11 @@ function canPing(tunnel: Tunnel): boolean {
 function writePing(tunnel: Tunnel): void {
   tunnel.fromBackend.push(PING);
   tunnel.client.write(PING);
+  // One Ping awaited at a time: its Pong gives the client's round-trip time (metrics, issue 12).
+  if (tunnel.pingSentAt === 0) {
+    tunnel.pingSentAt = performance.now();
+    tunnel.pongsBeforePing = tunnel.fromClient.pongs;
+  }
 }
 
 /**

@@ -21,9 +21,17 @@ export interface UpgradeSettings {
   readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
 }
 
+/** How long the way to a tunnel took (metrics, issue 12). */
+export interface UpgradeTiming {
+  /** Request head complete to the 101 written to the client. */
+  readonly handshakeSeconds: number;
+  /** The connect (TCP, and TLS for wss://) to the backend that answered. */
+  readonly connectSeconds: number;
+}
+
 /** What an upgrade attempt, and the tunnel it opens, tell the gateway. */
 export interface UpgradeEvents extends TunnelOwner {
-  tunnelOpened(tunnel: Tunnel): void;
+  tunnelOpened(tunnel: Tunnel, timing: UpgradeTiming): void;
   upgradeFailed(attempt: UpgradeAttempt, code: FailureCode, detail: string): void;
   /** The backend answered with a status other than 101, relayed to the client. */
   upgradeRefused(attempt: UpgradeAttempt, statusCode: number): void;
@@ -52,6 +60,9 @@ export class UpgradeAttempt {
   private settled = false;
   /** Connect timeout, then response timeout: one timer per attempt, not a socket timer (see start()). */
   private timer: NodeJS.Timeout | undefined;
+  /** performance.now() when the current backend was dialled, then the connect's duration in ms. */
+  private dialedAt = 0;
+  private connectMs = 0;
 
   constructor(
     readonly client: Socket,
@@ -61,6 +72,9 @@ export class UpgradeAttempt {
     private readonly bodyHead: Buffer,
     private readonly settings: UpgradeSettings,
     private readonly events: UpgradeEvents,
+    /** performance.now() when the request head was complete. */
+    private readonly receivedAt: number,
+    readonly requestId: string,
   ) {
     // Hold client bytes until the backend accepts: they are sent after the 101.
     client.pause();
@@ -81,6 +95,7 @@ export class UpgradeAttempt {
     this.tried.add(backend);
     this.connected = false;
     this.received = undefined;
+    this.dialedAt = performance.now();
     // Keep-alive as a connect option: Node sets it once the connection is up, without a call per tunnel.
     const upstream = dialBackend(backend, this.settings.backendTls, {
       noDelay: true,
@@ -137,6 +152,7 @@ export class UpgradeAttempt {
   /** @internal */
   upstreamConnected(): void {
     this.connected = true;
+    this.connectMs = performance.now() - this.dialedAt;
     this.armTimer(this.settings.responseTimeoutMs);
   }
 
@@ -184,7 +200,7 @@ export class UpgradeAttempt {
     this.clearTimer();
     this.upstream?.destroy();
     this.detachClient();
-    rejectUpgrade(this.client, code);
+    rejectUpgrade(this.client, code, this.requestId);
     this.events.upgradeFailed(this, code, detail);
   }
 
@@ -218,10 +234,12 @@ export class UpgradeAttempt {
       this.route,
       backend,
       this.selection.clientAddress,
+      this.selection.path,
+      this.requestId,
       this.events,
       received.subarray(parsedHeadLength),
     );
-    this.events.tunnelOpened(tunnel);
+    this.events.tunnelOpened(tunnel, { handshakeSeconds: (performance.now() - this.receivedAt) / 1000, connectSeconds: this.connectMs / 1000 });
   }
 
   /**

@@ -22,6 +22,19 @@ export interface TunnelSummary {
   readonly error?: string | undefined;
   /** Why wsgate closed the tunnel itself (`idle timeout`, `drain`), when it did. */
   readonly reason?: string | undefined;
+  /** The request path, without the query. */
+  readonly path: string;
+  readonly requestId: string | undefined;
+  /** Whole messages each way (final frames of Text/Binary messages). */
+  readonly messagesFromClient: number;
+  readonly messagesFromBackend: number;
+  /**
+   * The Close code that travelled toward the backend (sent by the client, or by
+   * wsgate for it) and toward the client: a number, `none` for a Close without
+   * a code, undefined when no Close passed that way.
+   */
+  readonly clientCloseCode: number | 'none' | undefined;
+  readonly backendCloseCode: number | 'none' | undefined;
 }
 
 // Each socket knows its tunnel through its OWNER slot, so the relay handlers
@@ -34,6 +47,8 @@ interface TunnelSocket extends Socket {
 /** Who is told when a tunnel has ended (the gateway). */
 export interface TunnelOwner {
   tunnelFinished(tunnel: Tunnel): void;
+  /** The client answered a Ping wsgate injected, `seconds` after it was sent. */
+  clientAnsweredPing(tunnel: Tunnel, seconds: number): void;
 }
 
 /**
@@ -62,6 +77,10 @@ export class Tunnel {
   pingedAt = 0;
   /** Frames waiting to be injected at a boundary, or a close under way (inject.ts); usually undefined. */
   injector: Injector | undefined;
+  /** performance.now() when wsgate's last Ping went out and no Pong has come since; 0: none awaited. */
+  pingSentAt = 0;
+  /** The client's Pong count when that Ping went out: the next Pong answers it. */
+  pongsBeforePing = 0;
   private openSockets = 2;
 
   /**
@@ -74,6 +93,9 @@ export class Tunnel {
     readonly route: Route,
     readonly backend: Backend,
     readonly clientAddress: string,
+    /** The request path (without query) and id, for logs and events. */
+    readonly path: string,
+    readonly requestId: string | undefined,
     private readonly owner: TunnelOwner,
     backendPrefix?: Buffer,
   ) {
@@ -119,7 +141,20 @@ export class Tunnel {
       closedBy: this.closedBy ?? 'gateway',
       error: this.error,
       reason: this.injector?.reason,
+      path: this.path,
+      requestId: this.requestId,
+      messagesFromClient: this.fromClient.messages,
+      messagesFromBackend: this.fromBackend.messages,
+      clientCloseCode: this.fromClient.closeCode,
+      backendCloseCode: this.fromBackend.closeCode,
     };
+  }
+
+  /** @internal The client's Pong to wsgate's Ping arrived (keep-alive pings, issue 5): its round trip. */
+  pongArrived(): void {
+    const seconds = (performance.now() - this.pingSentAt) / 1000;
+    this.pingSentAt = 0;
+    this.owner.clientAnsweredPing(this, seconds);
   }
 
   /** @internal called once per socket close. */
@@ -155,6 +190,7 @@ function onSocketData(this: TunnelSocket, chunk: Buffer): void {
   const frames = fromBackend ? tunnel.fromBackend : tunnel.fromClient;
   frames.push(chunk);
   tunnel.active = true;
+  if (tunnel.pingSentAt !== 0 && !fromBackend && frames.pongs !== tunnel.pongsBeforePing) tunnel.pongArrived();
   if (frames.closeSeen) tunnel.closedBy ??= fromBackend ? 'backend' : 'client';
   const injector = tunnel.injector;
   if (injector !== undefined) {

@@ -163,6 +163,8 @@ export function probe(target: BackendAddress, check: HealthCheckConfig, tls: Pro
 export interface CheckerEvents {
   /** The backend went up or down; `result` is the check that decided it. */
   changed(up: boolean, result: CheckResult): void;
+  /** Every probe's result (metrics). */
+  checked?(result: CheckResult): void;
 }
 
 /**
@@ -230,6 +232,7 @@ export class HealthChecker {
     const wasUp = this.up;
     this.lastResult = result;
     this.health = nextHealth(this.health, result.ok, this.check);
+    this.events.checked?.(result);
     if (this.up !== wasUp) this.events.changed(this.up, result);
   }
 }

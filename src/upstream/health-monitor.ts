@@ -21,6 +21,7 @@
  * from the configuration comes back at once.
  */
 import type { HealthCheckConfig, PassiveConfig } from '../config/schema.js';
+import { channels, type BackendStateEvent, type HealthCheckEvent } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Route } from '../routing/route-table.js';
 import type { Backend } from './backend.js';
@@ -86,6 +87,8 @@ export class HealthMonitor {
     private readonly logger: Logger,
     tls: ProbeTls,
     previous?: HealthMonitor,
+    /** The gateway whose events (events.ts) the monitor publishes: checks and state changes. */
+    private readonly gateway: object = {},
   ) {
     const active = new Map<string, ActiveGroup>();
     const passive = new Map<string, PassiveGroup>();
@@ -101,6 +104,9 @@ export class HealthMonitor {
             const check = route.healthCheck;
             const checker = new HealthChecker(backend, check, tls, {
               changed: (up, result) => this.activeChanged(members, check, up, result),
+              checked: (result) => {
+                if (channels.healthCheck.hasSubscribers) channels.healthCheck.publish({ gateway: this.gateway, backend: backend.id, ok: result.ok } satisfies HealthCheckEvent);
+              },
             });
             group = { key, checker, members };
             active.set(key, group);
@@ -244,6 +250,9 @@ export class HealthMonitor {
       const fields = { backend: backend.label, backendId: backend.id, routes, reason, detail };
       if (backend.healthy) this.logger.info(fields, 'backend up');
       else this.logger.warn(fields, 'backend down');
+      if (channels.backendState.hasSubscribers) {
+        channels.backendState.publish({ gateway: this.gateway, backend: backend.id, address: backend.label, routes, healthy: backend.healthy, reason, detail } satisfies BackendStateEvent);
+      }
     }
   }
 }

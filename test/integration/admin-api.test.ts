@@ -1,15 +1,23 @@
 /**
  * Issue 6, backend drain from outside: the admin API on its own listener
- * (`--admin`), driven against the real CLI in a child process.
+ * (`--admin`), driven against the real CLI in a child process; issue 12, its
+ * dashboard page and `GET /stats`.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import type WebSocket from 'ws';
 import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.js';
+import { validateConfig } from '../../src/index.js';
+import { AdminServer } from '../../src/observability/admin.js';
+import type { StatsSample } from '../../src/observability/stats-history.js';
+import { RouteTable } from '../../src/routing/route-table.js';
 import { deriveBackendId } from '../../src/upstream/backend-id.js';
+import { HealthMonitor, routeHealthSettings } from '../../src/upstream/health-monitor.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { closed, expectRefusal, openClient } from '../helpers/clients.js';
+import { eventually, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 interface BackendView {
   id: string;
@@ -207,7 +215,7 @@ describe('admin API (CLI, --admin)', () => {
       ['PUT', '/backends/nope/weight', '{"weight": 2}', 404],
       ['POST', '/backends/nope/drain', undefined, 404],
       ['POST', `/backends/${idA}/explode`, undefined, 404],
-      ['GET', '/stats', undefined, 404],
+      ['GET', '/nope', undefined, 404],
       ['GET', `/backends/${idA}`, undefined, 404],
       ['GET', `/backends/${idA}/drain`, undefined, 405],
       ['POST', weight, '{"weight": 2}', 405],
@@ -230,6 +238,18 @@ describe('admin API (CLI, --admin)', () => {
         [1, false],
       ],
     );
+  });
+
+  test('GET / serves the dashboard page; other methods on / get 405', async () => {
+    const page = await request(adminPort, 'GET', '/');
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /^default-src 'none'; script-src 'sha256-/);
+    assert.match(String(page.body), /<title>wsgate admin<\/title>/);
+    assert.match(String(page.body), /id="tunnels-active"/);
+    const post = await request(adminPort, 'POST', '/');
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET');
   });
 
   test('operator actions are logged; SIGTERM stops both listeners and exits 0', async () => {
@@ -266,4 +286,64 @@ describe('admin and health-check flags', () => {
       assert.match(cli.stderr, message);
     });
   }
+});
+
+describe('GET /stats (an AdminServer with a stats source, over a real gateway\'s tunnels)', () => {
+  let backend: EchoBackend;
+  let gw: RunningGateway;
+  let admin: AdminServer;
+  let adminPort: number;
+  let opened = 0;
+  const sampleKeys = ['at', 'bytesTotal', 'closeCodes', 'handshakesTotal', 'rejectedTotal', 'tunnelsActive'];
+
+  before(async () => {
+    backend = await startEchoBackend({ id: 'a' });
+    gw = await startGateway({ logLevel: 'warn', routes: [{ path: '/', backends: [backend.address] }] });
+    const table = RouteTable.fromConfig(validateConfig({ listen: '127.0.0.1:0', routes: [{ path: '/', backends: [backend.address] }] }));
+    const logger = pino({ level: 'silent' });
+    const health = new HealthMonitor(routeHealthSettings(table.routes), logger, { rejectUnauthorized: true });
+    const stats = (): StatsSample => ({
+      at: Date.now(),
+      tunnelsActive: gw.gateway.activeTunnels,
+      handshakesTotal: opened,
+      rejectedTotal: 0,
+      bytesTotal: 0,
+      closeCodes: { '1000': 0 },
+    });
+    // 50 ms over 200 ms: a ring of five samples.
+    admin = new AdminServer({ routes: () => table.routes, health: () => health, logger, stats }, { history: { intervalMs: 50, windowMs: 200 } });
+    adminPort = (await admin.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    await admin.close();
+    await gw.close();
+    await backend.close();
+  });
+
+  test('answers {now, history}: the figures now and the last samples, oldest first', async () => {
+    const clients: WebSocket[] = [];
+    for (let i = 0; i < 2; i++) {
+      clients.push((await openClient(`ws://${gw.host}/stats/${i}`)).ws);
+      opened++;
+    }
+    assert.ok(await eventually(() => gw.gateway.activeTunnels === 2));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const reply = await request(adminPort, 'GET', '/stats');
+    assert.equal(reply.status, 200);
+    assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+    assert.equal(reply.headers.get('cache-control'), 'no-store');
+    const { now, history } = reply.body as { now: StatsSample; history: StatsSample[] };
+    assert.deepEqual(Object.keys(reply.body as object).sort(), ['history', 'now']);
+    assert.deepEqual(Object.keys(now).sort(), sampleKeys);
+    assert.deepEqual([now.tunnelsActive, now.handshakesTotal, now.closeCodes], [2, 2, { '1000': 0 }]);
+    assert.equal(history.length, 5, 'the ring is full');
+    for (const sample of history) assert.deepEqual(Object.keys(sample).sort(), sampleKeys);
+    for (let i = 1; i < history.length; i++) assert.ok((history[i]?.at ?? 0) >= (history[i - 1]?.at ?? 0), 'oldest first');
+    assert.ok((history.at(-1)?.at ?? Infinity) <= now.at);
+    assert.equal(history.at(-1)?.tunnelsActive, 2);
+    assert.equal((await request(adminPort, 'POST', '/stats')).status, 405);
+    for (const ws of clients) ws.close();
+    await Promise.all(clients.map((ws) => closed(ws)));
+  });
 });

@@ -144,7 +144,7 @@ describe('PROXY protocol in, behind a TCP balancer', () => {
     const passed = await rawExchange(allowed.port, plain);
     assert.match(passed, /^HTTP\/1\.1 \d{3} /);
     assert.doesNotMatch(passed, /x-wsgate-error/i);
-    assert.ok(gw.logs.some((l) => l.msg === 'request rejected' && l.code === 'ERR_ROUTE_FORBIDDEN'));
+    assert.ok(await eventually(() => gw.logs.some((l) => l.msg === 'http request' && l.code === 'ERR_ROUTE_FORBIDDEN' && l.status === 403)));
   });
 });
 

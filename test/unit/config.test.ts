@@ -48,6 +48,7 @@ describe('validateConfig: defaults', () => {
         },
       ],
       logLevel: 'info',
+      logFormat: 'json',
       acceptProxyProtocol: false,
       trustedProxies: [],
       backendTls: { verify: true },

@@ -89,6 +89,7 @@ function untrusted(clientAddress: string, proto: string, host: string | undefine
     xForwardedHost: host,
     forwarded: `for=${node};proto=${proto}${host !== undefined ? `;host="${host}"` : ''}`,
     trusted: false,
+    requestId: 'req-1',
   };
 }
 const FORWARDED = untrusted('203.0.113.7', 'http', 'gateway.example:8080');
@@ -110,6 +111,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
       'X-Forwarded-For: 6.6.6.6',
       'x-forwarded-proto: https',
       'X-FORWARDED-HOST: evil.example',
+      'X-Request-Id: forged-by-client',
       'Keep-Alive: timeout=5',
       'Proxy-Connection: keep-alive',
       'TE: trailers',
@@ -138,6 +140,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
         'X-Forwarded-Proto: http\r\n' +
         'X-Forwarded-Host: gateway.example:8080\r\n' +
         'Forwarded: for=203.0.113.7;proto=http;host="gateway.example:8080"\r\n' +
+        'X-Request-Id: req-1\r\n' +
         '\r\n',
     );
   });
@@ -166,6 +169,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
         'X-Forwarded-For: ::1\r\n' +
         'X-Forwarded-Proto: https\r\n' +
         'Forwarded: for="[::1]";proto=https\r\n' +
+        'X-Request-Id: req-1\r\n' +
         '\r\n',
     );
   });
@@ -193,6 +197,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
         'X-Forwarded-Proto: http\r\n' +
         'X-Forwarded-Host: gateway.example:8080\r\n' +
         'Forwarded: for=203.0.113.7;proto=http;host="gateway.example:8080"\r\n' +
+        'X-Request-Id: req-1\r\n' +
         '\r\n',
     );
   });
@@ -258,6 +263,7 @@ describe('buildUpgradeRequestHead (real IncomingMessage)', () => {
       'X-Forwarded-Proto', 'https',
       'X-Forwarded-Host', 'front.example',
       'Forwarded', 'for=198.51.100.2;proto=https;host="front.example"',
+      'X-Request-Id', 'req-1',
     ]);
   });
 
@@ -275,6 +281,7 @@ describe('forwardedHeaders', () => {
       'x-forwarded-proto': 'http',
       'x-forwarded-host': 'gateway.example:8080',
       forwarded: 'for=203.0.113.7;proto=http;host="gateway.example:8080"',
+      'x-request-id': 'req-1',
     });
   });
   test('no host, no X-Forwarded-Host', () => {
@@ -282,6 +289,7 @@ describe('forwardedHeaders', () => {
       'x-forwarded-for': '::1',
       'x-forwarded-proto': 'https',
       forwarded: 'for="[::1]";proto=https',
+      'x-request-id': 'req-1',
     });
   });
 });
