@@ -340,6 +340,8 @@ export class Gateway {
             handshakeSeconds: timing.handshakeSeconds,
             connectSeconds: timing.connectSeconds,
             requestId: tunnel.requestId,
+            choice: timing.choice,
+            path: tunnel.path,
           } satisfies TunnelOpenEvent);
         }
       },

@@ -5,22 +5,26 @@
  * lines for opened tunnels. Levels and `msg`s are stable: people grep them.
  */
 import { channels, GatewaySubscriptions, type HttpRequestEvent, type TunnelCloseEvent, type TunnelOpenEvent, type UpgradeRejectedEvent } from './events.js';
+import { LogFlood } from './log-flood.js';
 import type { Logger } from './logger.js';
 
 export class EventLog {
   readonly #subscriptions: GatewaySubscriptions;
+  /** Refusals come in floods (a client retrying in a loop, a dead pool): one line, then one summary a second per code. */
+  readonly #flood: LogFlood;
 
   constructor(
     gateway: object,
     private readonly logger: Logger,
   ) {
     this.#subscriptions = new GatewaySubscriptions(gateway);
+    this.#flood = new LogFlood(logger);
     this.#subscriptions.on<TunnelCloseEvent>(channels.tunnelClose, ({ summary }) => this.logger.info(summary, 'tunnel closed'));
     this.#subscriptions.on<UpgradeRejectedEvent>(channels.upgradeRejected, (event) => {
       const fields = { code: event.code, status: event.status, client: event.client, url: event.url, route: event.route, requestId: event.requestId };
       // Refused before any backend was tried: a client's problem (info). No backend answered: ours (warn).
-      if (event.detail === undefined) this.logger.info(fields, 'handshake rejected');
-      else this.logger.warn({ ...fields, detail: event.detail }, 'upgrade failed');
+      if (event.detail === undefined) this.#flood.log('info', `handshake rejected ${event.code}`, fields, 'handshake rejected');
+      else this.#flood.log('warn', `upgrade failed ${event.code}`, { ...fields, detail: event.detail }, 'upgrade failed');
     });
     this.#subscriptions.on<HttpRequestEvent>(channels.httpRequest, (event) => {
       const { method, path, status, route, backend, client, requestId, code } = event;
@@ -32,7 +36,15 @@ export class EventLog {
     if (this.logger.isLevelEnabled('debug')) {
       this.#subscriptions.on<TunnelOpenEvent>(channels.tunnelOpen, (event) =>
         this.logger.debug(
-          { route: event.route, backendId: event.backend, client: event.client, requestId: event.requestId, handshakeMs: event.handshakeSeconds * 1e3 },
+          {
+            path: event.path,
+            route: event.route,
+            backendId: event.backend,
+            choice: event.choice,
+            client: event.client,
+            requestId: event.requestId,
+            handshakeMs: Math.round(event.handshakeSeconds * 1e6) / 1e3,
+          },
           'tunnel opened',
         ),
       );
@@ -41,6 +53,7 @@ export class EventLog {
 
   close(): void {
     this.#subscriptions.close();
+    this.#flood.stop();
   }
 
 }

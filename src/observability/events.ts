@@ -46,6 +46,10 @@ export interface TunnelOpenEvent extends GatewayEvent {
   /** The TCP (and TLS) connect to the backend that answered, in seconds. */
   readonly connectSeconds: number;
   readonly requestId: string | undefined;
+  /** Why this backend: `session id`, `sticky cookie`, `retry`, `hash on cookie NAME`..., or the strategy's name. */
+  readonly choice: string;
+  /** The request path (without query) that chose the route. */
+  readonly path: string;
 }
 
 /**

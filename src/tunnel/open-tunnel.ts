@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FailureCode } from '../errors.js';
 import { rejectUpgrade } from '../http/failure-response.js';
+import { explainChoice, type BackendChoice } from '../routing/explain-choice.js';
 import { stickySetCookie, type RouteSelection } from '../routing/route-selection.js';
 import type { Route } from '../routing/route-table.js';
 import { addSetCookieToHead } from '../routing/sticky-cookie.js';
@@ -21,8 +22,10 @@ export interface UpgradeSettings {
   readonly backendTls: { readonly rejectUnauthorized: boolean; readonly ca?: Buffer | undefined };
 }
 
-/** How long the way to a tunnel took (metrics, issue 12). */
+/** How the way to a tunnel went (metrics and the debug log, issue 12). */
 export interface UpgradeTiming {
+  /** Why this backend (explain-choice.ts). */
+  readonly choice: BackendChoice;
   /** Request head complete to the 101 written to the client. */
   readonly handshakeSeconds: number;
   /** The connect (TCP, and TLS for wss://) to the backend that answered. */
@@ -239,7 +242,11 @@ export class UpgradeAttempt {
       this.events,
       received.subarray(parsedHeadLength),
     );
-    this.events.tunnelOpened(tunnel, { handshakeSeconds: (performance.now() - this.receivedAt) / 1000, connectSeconds: this.connectMs / 1000 });
+    this.events.tunnelOpened(tunnel, {
+      choice: explainChoice(this.route, this.selection, backend, this.tried.size),
+      handshakeSeconds: (performance.now() - this.receivedAt) / 1000,
+      connectSeconds: this.connectMs / 1000,
+    });
   }
 
   /**
