@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { ConnectionRefusedEvent } from '../observability/events.js';
+import { LogFlood } from '../observability/log-flood.js';
 import type { Logger } from '../observability/logger.js';
 import { listenOn } from './listen.js';
 import { setConnectionContext, type ConnectionContext } from './connection-context.js';
@@ -60,6 +61,9 @@ export class Listener {
   private readonly waiting = new Map<Socket, WaitingConnection>();
   private waitingSweep: NodeJS.Timeout | undefined;
 
+  /** Refusals come in floods (a port scan, a balancer without PROXY protocol): one line, then a summary a second. */
+  private readonly flood: LogFlood;
+
   constructor(
     private readonly settings: ListenerSettings,
     private readonly http: HttpServer,
@@ -67,11 +71,12 @@ export class Listener {
     /** The TLS context for new connections (swapped on certificate reload), or undefined for plain TCP. */
     private readonly secureContext: () => SecureContext | undefined,
   ) {
+    this.flood = new LogFlood(logger);
     // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     if (settings.maxConnections !== undefined) this.server.maxConnections = settings.maxConnections;
     this.server.on('drop', (data?: { remoteAddress?: string }) => {
-      this.logger.warn({ client: plainAddress(data?.remoteAddress), limit: settings.maxConnections }, 'connection refused: global connection limit reached');
+      this.flood.log('warn', 'limit', { client: plainAddress(data?.remoteAddress), limit: settings.maxConnections }, 'connection refused: global connection limit reached');
       settings.refused('limit');
     });
   }
@@ -110,7 +115,7 @@ export class Listener {
     }
     if (!peerTrusted) {
       // proxy-protocol.txt 7 (security): a header is only believed from a known balancer.
-      this.logger.warn({ peer }, 'connection refused: PROXY protocol expected, but the peer is not in --trusted-proxies');
+      this.flood.log('warn', 'untrusted', { peer }, 'connection refused: PROXY protocol expected, but the peer is not in --trusted-proxies');
       this.settings.refused('proxy-untrusted');
       socket.destroy();
       return;
@@ -121,10 +126,10 @@ export class Listener {
           // A TCP health check: connect, then close without a byte. Routine.
           this.logger.debug({ peer }, 'connection closed before any byte (TCP health check)');
         } else if (outcome.code === 'not-proxy') {
-          this.logger.warn({ peer, code: outcome.code }, 'connection without a PROXY header: is PROXY protocol enabled on the load balancer?');
+          this.flood.log('warn', 'not-proxy', { peer, code: outcome.code }, 'connection without a PROXY header: is PROXY protocol enabled on the load balancer?');
           this.settings.refused('proxy-missing');
         } else {
-          this.logger.warn({ peer, code: outcome.code, detail: outcome.message }, 'invalid PROXY header');
+          this.flood.log('warn', `invalid ${outcome.code}`, { peer, code: outcome.code, detail: outcome.message }, 'invalid PROXY header');
           this.settings.refused('proxy-invalid');
         }
         socket.destroy();
@@ -145,6 +150,7 @@ export class Listener {
 
   /** Ends connections still waiting for their first bytes (gateway close). */
   closeWaiting(): void {
+    this.flood.stop();
     if (this.waitingSweep !== undefined) clearInterval(this.waitingSweep);
     this.waitingSweep = undefined;
     for (const socket of this.waiting.keys()) socket.destroy();
