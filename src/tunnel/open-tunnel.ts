@@ -118,7 +118,6 @@ export class UpgradeAttempt {
     // Queued until the connection is up, then flushed in one write.
     upstream.cork();
     upstream.write(this.requestHead, 'latin1');
-    if (this.bodyHead.length > 0) upstream.write(this.bodyHead);
     upstream.uncork();
   }
 
@@ -231,6 +230,10 @@ export class UpgradeAttempt {
     // The sticky cookie (issue 4) rides on the 101 itself: a WebSocket client's first request may be this upgrade.
     const setCookie = stickySetCookie(this.route, this.selection, backend);
     this.client.write(setCookie === undefined ? received : addSetCookieToHead(received, parsedHeadLength, setCookie));
+    // Bytes the client sent behind its upgrade head go on only now that the backend has switched
+    // protocols: on any other answer they are dropped with the connection, so a second request
+    // smuggled behind a refused upgrade never reaches the backend (issue 13).
+    if (this.bodyHead.length > 0) upstream.write(this.bodyHead);
     const tunnel = new Tunnel(
       this.client,
       upstream,
@@ -241,6 +244,7 @@ export class UpgradeAttempt {
       this.requestId,
       this.events,
       received.subarray(parsedHeadLength),
+      this.bodyHead,
     );
     this.events.tunnelOpened(tunnel, {
       choice: explainChoice(this.route, this.selection, backend, this.tried.size),

@@ -84,8 +84,9 @@ export class Tunnel {
   private openSockets = 2;
 
   /**
-   * `backendPrefix` holds bytes the backend sent right behind its 101 (already
-   * relayed to the client); they are fed to the frame tracker here.
+   * `backendPrefix` holds bytes the backend sent right behind its 101, and
+   * `clientPrefix` bytes the client sent right behind its upgrade head (both
+   * already relayed); they are fed to the frame trackers here.
    */
   constructor(
     readonly client: Socket,
@@ -98,8 +99,10 @@ export class Tunnel {
     readonly requestId: string | undefined,
     private readonly owner: TunnelOwner,
     backendPrefix?: Buffer,
+    clientPrefix?: Buffer,
   ) {
     if (backendPrefix !== undefined && backendPrefix.length > 0) this.fromBackend.push(backendPrefix);
+    if (clientPrefix !== undefined && clientPrefix.length > 0) this.fromClient.push(clientPrefix);
     const c = client as TunnelSocket;
     const u = upstream as TunnelSocket;
     c[OWNER] = this;
