@@ -21,6 +21,7 @@ export const FAILURES = {
   ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'The backend sent an invalid or incomplete response' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The backend did not answer in time' },
   ERR_GATEWAY_DRAINING: { status: 503, message: 'This gateway is shutting down: connect again (through the load balancer)' },
+  ERR_GATEWAY_RESOURCES: { status: 503, message: 'This gateway is out of a local resource (file descriptors, ports or memory): try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type FailureCode = keyof typeof FAILURES;

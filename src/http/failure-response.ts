@@ -17,9 +17,9 @@ import { FAILURES, type FailureCode } from '../errors.js';
  */
 export function rejectionHeaders(code: FailureCode): Record<string, string> {
   if (code === 'ERR_HANDSHAKE_WS_VERSION') return { 'Sec-WebSocket-Version': '13' };
-  if (code === 'ERR_UPSTREAM_NO_HEALTHY' || code === 'ERR_LIMIT_ROUTE' || code === 'ERR_LIMIT_CLIENT') return { 'Retry-After': '1' };
-  // Draining (issue 6): the balancer sends the retry to another instance once its health check sees the 503.
-  if (code === 'ERR_GATEWAY_DRAINING') return { 'Retry-After': '1' };
+  // Every 503 is temporary: no backend in rotation, a limit, draining (the balancer sends the retry to
+  // another instance once its health check sees the 503), or wsgate out of a local resource.
+  if (FAILURES[code].status === 503) return { 'Retry-After': '1' };
   return {};
 }
 

@@ -9,7 +9,7 @@ import { stickySetCookie, type RouteSelection } from '../routing/route-selection
 import type { Backend } from '../upstream/backend.js';
 import type { Forwarding } from '../handshake/forwarded.js';
 import { forwardedHeaders } from '../handshake/upstream-request.js';
-import { isConnectFailure } from '../upstream/connect-failure.js';
+import { isConnectFailure, isLocalFault } from '../upstream/connect-failure.js';
 import { answerFailure } from './failure-response.js';
 
 export interface PlainRequestEvents {
@@ -117,6 +117,12 @@ export class PlainHttpProxy {
         (error: NodeJS.ErrnoException) => {
           const connectFailed = isConnectFailure(error.code);
           const detail = `${error.code ?? ''}: ${error.message}`;
+          if (isLocalFault(error.code)) {
+            // Our own descriptors, ports or memory ran out: not the backend's fault (connect-failure.ts).
+            answerFailure(res, 'ERR_GATEWAY_RESOURCES');
+            this.events.requestFailed('ERR_GATEWAY_RESOURCES', detail, undefined);
+            return;
+          }
           if (connectFailed && !res.headersSent && hasNoBody(req)) {
             this.events.backendSkipped(backend, detail);
             attempt();

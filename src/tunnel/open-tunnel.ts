@@ -8,7 +8,7 @@ import { addSetCookieToHead } from '../routing/sticky-cookie.js';
 import type { Backend } from '../upstream/backend.js';
 import { parseResponseHead, type ResponseHead } from '../http/response-head.js';
 import { OWNER } from '../listener/socket-stage.js';
-import { isUpgradeRetryable } from '../upstream/connect-failure.js';
+import { isLocalFault, isUpgradeRetryable } from '../upstream/connect-failure.js';
 import { dialBackend, readyEvent } from '../upstream/dial-backend.js';
 import { Tunnel, type TunnelOwner } from './tunnel.js';
 
@@ -323,7 +323,9 @@ function onUpstreamConnect(this: AttemptSocket): void {
 }
 
 function onUpstreamError(this: AttemptSocket, error: NodeJS.ErrnoException): void {
-  this[OWNER].retryOrFail(`${error.code ?? 'error'}: ${error.message}`, isUpgradeRetryable(error.code));
+  const detail = `${error.code ?? 'error'}: ${error.message}`;
+  if (isLocalFault(error.code)) this[OWNER].fail('ERR_GATEWAY_RESOURCES', detail);
+  else this[OWNER].retryOrFail(detail, isUpgradeRetryable(error.code));
 }
 
 function onUpstreamEnd(this: AttemptSocket): void {

@@ -5,7 +5,19 @@
  * Passive health counts them as connect failures. ETIMEDOUT is the kernel's
  * own SYN timeout; name errors come from a backend given by host name.
  */
-const CONNECT_FAILURES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECT_FAILURES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Errors of wsgate's own process or host (issue 13): out of descriptors (EMFILE, ENFILE), socket
+ * buffers (ENOBUFS), memory (ENOMEM), or ephemeral ports (EADDRNOTAVAIL from connect(2)). They say
+ * nothing about the backend: they never count against it, never eject it, and are not retried on
+ * another backend (it would fail the same way). The client gets 503 ERR_GATEWAY_RESOURCES.
+ */
+const LOCAL_FAULTS: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL']);
+
+export function isLocalFault(code: string | undefined): boolean {
+  return code !== undefined && LOCAL_FAULTS.has(code);
+}
 
 export function isConnectFailure(code: string | undefined): boolean {
   return code !== undefined && CONNECT_FAILURES.has(code);

@@ -14,8 +14,16 @@ export interface CliProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-export function runCli(args: string[]): CliProcess {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface CliOptions {
+  /** Run under this RLIMIT_NOFILE (bash's `ulimit -n`), to make the gateway run out of descriptors. */
+  readonly fdLimit?: number;
+}
+
+export function runCli(args: string[], options: CliOptions = {}): CliProcess {
+  const child =
+    options.fdLimit === undefined
+      ? spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -n ${options.fdLimit} && exec "$@"`, 'bash', process.execPath, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const proc: CliProcess = {
     child,
     stdout: '',

@@ -52,6 +52,7 @@ describe('buildRejection', () => {
     ERR_UPSTREAM_BAD_RESPONSE: 'HTTP/1.1 502 Bad Gateway',
     ERR_UPSTREAM_TIMEOUT: 'HTTP/1.1 504 Gateway Timeout',
     ERR_GATEWAY_DRAINING: 'HTTP/1.1 503 Service Unavailable',
+    ERR_GATEWAY_RESOURCES: 'HTTP/1.1 503 Service Unavailable',
   };
 
   for (const code of ALL_CODES) {
