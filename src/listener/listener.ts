@@ -4,6 +4,7 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { ConnectionRefusedEvent } from '../observability/events.js';
 import { LogFlood } from '../observability/log-flood.js';
 import type { Logger } from '../observability/logger.js';
+import { connectionCapFor, readDescriptorLimit } from './descriptor-limit.js';
 import { listenOn } from './listen.js';
 import { setConnectionContext, type ConnectionContext } from './connection-context.js';
 import { plainAddress } from './plain-address.js';
@@ -19,7 +20,10 @@ export interface ListenerSettings {
   readonly acceptProxyProtocol: boolean;
   readonly trustedProxies: TrustedProxies;
   readonly proxyProtocolTimeoutMs: number;
-  /** Connections beyond this many are closed at once (not accepted). */
+  /**
+   * Connections beyond this many are closed at once (not accepted). Undefined:
+   * derived from the descriptor limit (descriptor-limit.ts).
+   */
   readonly maxConnections: number | undefined;
   /**
    * Where a plain-TCP connection whose first bytes are a complete, clean
@@ -61,6 +65,9 @@ export class Listener {
   private readonly waiting = new Map<Socket, WaitingConnection>();
   private waitingSweep: NodeJS.Timeout | undefined;
 
+  /** The soft RLIMIT_NOFILE, when known, and the cap on client connections in force. */
+  readonly descriptorLimit: number | undefined;
+  readonly connectionCap: number | undefined;
   /** Refusals come in floods (a port scan, a balancer without PROXY protocol): one line, then a summary a second. */
   private readonly flood: LogFlood;
 
@@ -74,9 +81,11 @@ export class Listener {
     this.flood = new LogFlood(logger);
     // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    if (settings.maxConnections !== undefined) this.server.maxConnections = settings.maxConnections;
+    this.descriptorLimit = readDescriptorLimit();
+    this.connectionCap = settings.maxConnections ?? (this.descriptorLimit === undefined ? undefined : connectionCapFor(this.descriptorLimit));
+    if (this.connectionCap !== undefined) this.server.maxConnections = this.connectionCap;
     this.server.on('drop', (data?: { remoteAddress?: string }) => {
-      this.flood.log('warn', 'limit', { client: plainAddress(data?.remoteAddress), limit: settings.maxConnections }, 'connection refused: global connection limit reached');
+      this.flood.log('warn', 'limit', { client: plainAddress(data?.remoteAddress), limit: this.connectionCap }, 'connection refused: global connection limit reached');
       settings.refused('limit');
     });
   }
@@ -96,8 +105,15 @@ export class Listener {
     return handle.setKeepAlive(delayMs > 0, Math.floor(delayMs / 1000)) === 0;
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
-    return listenOn(this.server, host, port, (error) => this.logger.error({ err: error }, 'listener error'));
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const address = await listenOn(this.server, host, port, (error) => this.logger.error({ err: error }, 'listener error'));
+    const fields = { descriptorLimit: this.descriptorLimit ?? null, maxConnections: this.connectionCap ?? null, derived: this.settings.maxConnections === undefined };
+    this.logger.info(fields, 'connection limit');
+    // 10,000 is where a busy WebSocket gateway starts; below it, raise `ulimit -n` (LimitNOFILE= in systemd).
+    if (this.connectionCap !== undefined && this.connectionCap < 10_000 && fields.derived) {
+      this.logger.warn(fields, 'the descriptor limit allows fewer than 10,000 connections: raise it (ulimit -n, LimitNOFILE=) or set --max-connections');
+    }
+    return address;
   }
 
   /** One handler for every accepted socket (no closure per connection); the tunnel replaces it. */

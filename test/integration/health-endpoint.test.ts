@@ -19,9 +19,9 @@ before(async () => {
 });
 after(async () => backend.close());
 
-/** Log lines at warn (40) or above. */
+/** Log lines at warn (40) or above, but the start-up one about this machine's descriptor limit (issue 13). */
 function complaints(logs: readonly LogLine[]): LogLine[] {
-  return logs.filter((line) => line.level >= 40);
+  return logs.filter((line) => line.level >= 40 && !line.msg.startsWith('the descriptor limit allows'));
 }
 
 describe('the health endpoint', () => {

@@ -70,3 +70,30 @@ test('EMFILE while connecting to backends: 503 ERR_GATEWAY_RESOURCES, no backend
     await cli.exited;
   }
 });
+
+test('without --max-connections the cap follows the descriptor limit: beyond it connections are refused at accept, not half-served', { timeout: 60_000 }, async () => {
+  // 300 descriptors: a reserve of 64, then two per connection: 118.
+  const cli = runCli(['--listen', '127.0.0.1:0', '--route', `/e=${backends.map((b) => b.address).join(',')}`], { fdLimit: 300 });
+  try {
+    const [, port] = await cli.waitFor(/"port":(\d+),"routes":\d+,"tls":false,"msg":"listening"/);
+    await cli.waitFor(/"descriptorLimit":300,"maxConnections":118,"derived":true,"msg":"connection limit"/);
+    assert.match(cli.stdout, /"msg":"the descriptor limit allows fewer than 10,000 connections/);
+    const flood = await Promise.all(Array.from({ length: 160 }, () => attempt(`ws://127.0.0.1:${port}/e`)));
+    const outcomes = flood.map((f) => f.outcome);
+    const open = outcomes.filter((o) => o.status === 'open').length;
+    assert.ok(open >= 100 && open <= 118, `${open} tunnels opened`);
+    // The rest were closed at accept: no half-served upgrade, no descriptor trouble.
+    assert.equal(outcomes.filter((o) => typeof o.status === 'number').length, 0, JSON.stringify(outcomes.filter((o) => typeof o.status === 'number').slice(0, 3)));
+    // Log lines are written in batches (every 250 ms at the latest).
+    await cli.waitFor(/"msg":"connection refused: global connection limit reached"/, 3000);
+    assert.doesNotMatch(cli.stdout, /EMFILE|ERR_GATEWAY_RESOURCES/);
+    for (const { ws } of flood) ws.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { ws } = await openClient(`ws://127.0.0.1:${port}/e/after`);
+    ws.close();
+    await closed(ws);
+  } finally {
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+  }
+});
