@@ -96,12 +96,21 @@ function parseBackendAddress(trimmed: string, text: string): Parsed<BackendSpec>
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "500ms", "5s", "2m", "1h", or a bare number of milliseconds. */
+/**
+ * "500ms", "5s", "2m", "1h", or "0". Text needs its unit (issue 13): a bare
+ * "30" was read as 30 milliseconds where people meant seconds. A number (in a
+ * JSON or YAML file, or from the library) is milliseconds, as typed.
+ */
 export function parseDuration(input: string | number): Parsed<number> {
   if (typeof input === 'number') {
     return Number.isFinite(input) && input >= 0 ? { ok: true, value: input } : { ok: false, error: `${input} is not a duration` };
   }
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(input.trim());
-  if (!match) return { ok: false, error: `"${input}" is not a duration (examples: 500ms, 5s, 2m)` };
-  return { ok: true, value: Math.round(Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1)) };
+  const text = input.trim();
+  if (text === '0') return { ok: true, value: 0 };
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(text);
+  if (!match) {
+    const bare = /^\d+(?:\.\d+)?$/.test(text);
+    return { ok: false, error: bare ? `"${input}" needs a unit: ${text}ms, ${text}s, ${text}m or ${text}h` : `"${input}" is not a duration (examples: 500ms, 5s, 2m, 1h)` };
+  }
+  return { ok: true, value: Math.round(Number(match[1]) * (DURATION_UNITS[match[2] as string] ?? 1)) };
 }

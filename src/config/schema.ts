@@ -34,8 +34,14 @@ function parsedString<T>(parse: (text: string) => Parsed<T>) {
 }
 
 const DurationStringSchema = parsedString(parseDuration);
-const DurationNumberSchema = v.pipe(v.number('expected a duration such as "500ms", "5s" or a number of milliseconds'), v.finite(), v.minValue(0));
+const DurationNumberSchema = v.pipe(v.number('expected a duration such as "500ms" or "5s" (a number is milliseconds)'), v.finite(), v.minValue(0, 'expected a duration of 0 or more'));
 const DurationSchema = v.lazy((input) => (typeof input === 'string' ? DurationStringSchema : DurationNumberSchema));
+/**
+ * A timeout that has no "off": 0 would fail every request (issue 13: --connect-timeout 0 made
+ * every upgrade fail while plain HTTP worked), and under 10 ms no backend or client can make it.
+ */
+// A negative number is reported by DurationSchema already: one problem per value.
+const TimeoutSchema = v.pipe(DurationSchema, v.check((ms) => ms < 0 || ms >= 10, 'expected a timeout of at least 10ms (there is no "off" for this one)'));
 
 const BackendObjectSchema = v.strictObject({
   host: v.pipe(v.string(), v.minLength(1)),
@@ -219,13 +225,13 @@ export const GatewayConfigSchema = v.strictObject({
   timeouts: v.optional(
     v.strictObject({
       /** TCP connect to a backend; a backend that does not connect in time is skipped. */
-      backendConnect: v.optional(DurationSchema, 5000),
+      backendConnect: v.optional(TimeoutSchema, 5000),
       /** From the request being sent until the backend's response head is complete (504 after). */
-      backendResponse: v.optional(DurationSchema, 30_000),
+      backendResponse: v.optional(TimeoutSchema, 30_000),
       /** A client's whole request head must arrive within this (slowloris); 408 after. */
-      handshake: v.optional(DurationSchema, 10_000),
+      handshake: v.optional(TimeoutSchema, 10_000),
       /** A PROXY protocol header must arrive within this after accept. */
-      proxyProtocol: v.optional(DurationSchema, 5000),
+      proxyProtocol: v.optional(TimeoutSchema, 5000),
     }),
     {},
   ),

@@ -225,10 +225,23 @@ describe('validateConfig: problems', () => {
       'config: routes.0.balance: expected one of round-robin, least-conn, random, hash',
       'config: routes.1.backends: a route needs at least one backend',
       'config: logLevel: expected one of fatal, error, warn, info, debug, trace, silent',
-      'config: timeouts.backendConnect: "5 parsecs" is not a duration (examples: 500ms, 5s, 2m)',
-      'config: timeouts.backendResponse: Invalid value: Expected >=0 but received -1',
+      'config: timeouts.backendConnect: "5 parsecs" is not a duration (examples: 500ms, 5s, 2m, 1h)',
+      'config: timeouts.backendResponse: expected a duration of 0 or more',
       'config: timeouts.idle: unknown key',
     ]);
+  });
+
+  test('timeouts without an "off" refuse 0 and anything under 10 ms; text durations need a unit', () => {
+    assert.deepEqual(problemsOf({ routes: [{ path: '/', backends: ['h:1'] }], timeouts: { backendConnect: '0', backendResponse: '5ms', handshake: 0, proxyProtocol: '9ms' } }), [
+      'config: timeouts.backendConnect: expected a timeout of at least 10ms (there is no "off" for this one)',
+      'config: timeouts.backendResponse: expected a timeout of at least 10ms (there is no "off" for this one)',
+      'config: timeouts.handshake: expected a timeout of at least 10ms (there is no "off" for this one)',
+      'config: timeouts.proxyProtocol: expected a timeout of at least 10ms (there is no "off" for this one)',
+    ]);
+    assert.deepEqual(problemsOf({ routes: [{ path: '/', backends: ['h:1'] }], drain: { timeout: '30' } }), ['config: drain.timeout: "30" needs a unit: 30ms, 30s, 30m or 30h']);
+    // Where 0 means off, it still does.
+    const off = validateConfig({ routes: [{ path: '/', backends: ['h:1'] }], drain: { timeout: '0', closeSpread: 0 }, tunnels: { pingInterval: '0', idleTimeout: 0, tcpKeepAlive: '0' } });
+    assert.deepEqual([off.drain.timeout, off.tunnels.pingInterval, off.tunnels.tcpKeepAlive], [0, 0, 0]);
   });
 
   test('backend object fields: id pattern, weight range, port range, host non-empty, tls type', () => {
@@ -280,7 +293,7 @@ describe('validateConfig: problems', () => {
 
   test('a duration of the wrong type is refused', () => {
     assert.deepEqual(problemsOf({ ...MINIMAL, timeouts: { backendConnect: true } }), [
-      'config: timeouts.backendConnect: expected a duration such as "500ms", "5s" or a number of milliseconds',
+      'config: timeouts.backendConnect: expected a duration such as "500ms" or "5s" (a number is milliseconds)',
     ]);
   });
 

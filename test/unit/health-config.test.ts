@@ -55,7 +55,7 @@ describe('health check configuration', () => {
         'config: routes.0.healthCheck.retries: unknown key',
         'config: routes.1.healthCheck.path: a tcp check has no path',
         'config: routes.1.passive.failures: Invalid value: Expected >=0 but received -1',
-        'config: routes.1.passive.coolOff: "soon" is not a duration (examples: 500ms, 5s, 2m)',
+        'config: routes.1.passive.coolOff: "soon" is not a duration (examples: 500ms, 5s, 2m, 1h)',
         'config: routes.2.healthCheck.path: a check path is "/" followed by visible ASCII characters',
         'config: routes.2.healthCheck.interval: the interval must be at least 10ms',
         'config: routes.2.healthCheck.timeout: the timeout must be at least 1ms',

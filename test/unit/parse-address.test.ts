@@ -169,7 +169,6 @@ describe('parseDuration', () => {
     ['2m', 120_000],
     ['1.5m', 90_000],
     ['1h', 3_600_000],
-    ['250', 250],
     ['0', 0],
     ['  5s  ', 5000],
     ['5 s', 5000],
@@ -198,16 +197,24 @@ describe('parseDuration', () => {
     test(`${JSON.stringify(text)} is refused`, () => {
       assert.deepEqual(parseDuration(text), {
         ok: false,
-        error: `"${text}" is not a duration (examples: 500ms, 5s, 2m)`,
+        error: `"${text}" is not a duration (examples: 500ms, 5s, 2m, 1h)`,
       });
+    });
+  }
+
+  // Issue 13: `--drain-timeout 30` was 30 milliseconds. Text needs its unit; only "0" goes without.
+  for (const text of ['30', '250', '1.5', ' 10 ']) {
+    test(`${JSON.stringify(text)} is refused: a duration in text needs its unit`, () => {
+      const bare = text.trim();
+      assert.deepEqual(parseDuration(text), { ok: false, error: `"${text}" needs a unit: ${bare}ms, ${bare}s, ${bare}m or ${bare}h` });
     });
   }
 
   test('every non-negative integer with each unit scales exactly', () => {
     const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
     fc.assert(
-      fc.property(fc.nat({ max: 100_000 }), fc.constantFrom('ms', 's', 'm', 'h', ''), (n, unit) => {
-        assert.deepEqual(parseDuration(`${n}${unit}`), { ok: true, value: n * (unit === '' ? 1 : factor[unit]) });
+      fc.property(fc.nat({ max: 100_000 }), fc.constantFrom('ms', 's', 'm', 'h'), (n, unit) => {
+        assert.deepEqual(parseDuration(`${n}${unit}`), { ok: true, value: n * factor[unit] });
       }),
     );
   });
