@@ -12,6 +12,16 @@ export interface ConfigProblem {
  */
 export function routeProblems(config: GatewayConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  // proxy-protocol.txt 7: a header is believed only from a known balancer; with none known every
+  // connection would be refused after start-up (issue 13).
+  if (config.acceptProxyProtocol && config.trustedProxies.length === 0) {
+    problems.push({
+      path: ['acceptProxyProtocol'],
+      message: 'needs trustedProxies (--trusted-proxies): PROXY headers are believed only from the balancer\'s addresses, so with none every connection would be refused',
+    });
+  }
+  // Two routes that match exactly the same requests: the second can never be chosen.
+  const seen = new Map<string, number>();
   const defaults = config.defaults;
   if (defaults?.hashOn !== undefined && defaults.balance !== undefined && defaults.balance !== 'hash') {
     problems.push({ path: ['defaults', 'hashOn'], message: `hashOn applies only to balance "hash", not "${defaults.balance}"` });
@@ -37,6 +47,10 @@ export function routeProblems(config: GatewayConfig): ConfigProblem[] {
       if (defaultRoute === undefined) defaultRoute = index;
       else problems.push({ path: at('default'), message: `only one route may be the default; routes.${defaultRoute} already is` });
     }
+    const conditions = JSON.stringify([route.path ?? null, route.host ?? null, route.headers ?? null, route.cookies ?? null, route.query ?? null, route.default === true]);
+    const twin = seen.get(conditions);
+    if (twin === undefined) seen.set(conditions, index);
+    else problems.push({ path: at('path'), message: `routes.${twin} has the same conditions, so this route would never be used` });
     const ids = new Map<string, number>();
     route.backends.forEach((backend, backendIndex) => {
       if (backend.id === undefined) return;

@@ -334,3 +334,25 @@ describe('route defaults for send-proxy and per-route limits', () => {
     );
   });
 });
+
+describe('validateConfig: combinations that cannot work (issue 13)', () => {
+  test('accepting PROXY protocol without a trusted proxy would refuse every connection', () => {
+    assert.deepEqual(problemsOf({ acceptProxyProtocol: true, routes: [{ path: '/', backends: ['h:1'] }] }), [
+      "config: acceptProxyProtocol: needs trustedProxies (--trusted-proxies): PROXY headers are believed only from the balancer's addresses, so with none every connection would be refused",
+    ]);
+    assert.equal(validateConfig({ acceptProxyProtocol: true, trustedProxies: ['10.0.0.0/8'], routes: [{ path: '/', backends: ['h:1'] }] }).acceptProxyProtocol, true);
+  });
+
+  test('two routes with the same conditions: the second is named', () => {
+    assert.deepEqual(
+      problemsOf({
+        routes: [
+          { path: '/chat', backends: ['h:1'] },
+          { path: '/chat', host: 'a.example', backends: ['h:2'] },
+          { path: '/chat', backends: ['h:3'], name: 'again' },
+        ],
+      }),
+      ['config: routes.2.path: routes.0 has the same conditions, so this route would never be used'],
+    );
+  });
+});
