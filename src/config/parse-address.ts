@@ -54,10 +54,16 @@ const BACKEND_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function parseBackendSpec(text: string): Parsed<BackendSpec> {
   let rest = text.trim();
-  // An id has no ":" or "/", so "ws://user@h:1" (userinfo) is never read as one.
+  // "ID@" comes before the address; an "@" after "://" is a URL's userinfo, not an id.
   const at = rest.indexOf('@');
-  const id = at > 0 && BACKEND_ID.test(rest.slice(0, at)) ? rest.slice(0, at) : undefined;
-  if (id !== undefined) rest = rest.slice(at + 1);
+  const schemeEnd = rest.indexOf('://');
+  let id: string | undefined;
+  if (at !== -1 && (schemeEnd === -1 || at < schemeEnd)) {
+    id = rest.slice(0, at);
+    // Issue 13: "b.1@127.0.0.1:9001" was read as the host "b.1@127.0.0.1".
+    if (!BACKEND_ID.test(id)) return { ok: false, error: `"${id}" in "${text}" is not a backend id (letters, digits, "_" and "-", at most 64)` };
+    rest = rest.slice(at + 1);
+  }
   let weight: number | undefined;
   const star = rest.lastIndexOf('*');
   if (star !== -1) {

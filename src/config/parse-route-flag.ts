@@ -66,11 +66,11 @@ function addCondition(route: MutableRoute, key: 'headers' | 'cookies' | 'query',
 function setPathAndBackends(route: MutableRoute, word: string): void {
   const eq = word.lastIndexOf('=');
   const pathSpec = word.slice(0, eq);
-  const backends = word
-    .slice(eq + 1)
-    .split(',')
-    .map((backend) => backend.trim())
-    .filter((backend) => backend !== '');
+  const list = word.slice(eq + 1);
+  const backends = list.split(',').map((backend) => backend.trim());
+  // Issue 13: "a:1,b:2," used to drop the empty item silently; a doubled or trailing comma is a typo.
+  if (list !== '' && backends.includes('')) throw new RouteFlagError(`an empty backend in "${list}" (a doubled or trailing comma?)`);
+  if (list === '') backends.length = 0;
   if (pathSpec === '*') delete route.path;
   else if (pathSpec.startsWith('=')) route.path = { exact: pathSpec.slice(1) };
   else if (pathSpec.startsWith('~*')) route.path = { regex: pathSpec.slice(2), ignoreCase: true };

@@ -152,6 +152,17 @@ describe('parseBackendSpec', () => {
     assert.deepEqual(parseBackendSpec(text), { ok: false, error: `backend "${text}" must be only scheme://host:port` });
   });
 
+  // Issue 13: "b.1@127.0.0.1:9001" was silently read as the host "b.1@127.0.0.1".
+  for (const [text, id] of [['b.1@127.0.0.1:9001', 'b.1'], ['@h:1', ''], ['a b@h:1', 'a b'], [`${'x'.repeat(65)}@h:1`, 'x'.repeat(65)], ['id!@ws://h:1', 'id!']] as const) {
+    test(`${JSON.stringify(text)}: an id outside [A-Za-z0-9_-] is named, not taken as part of the host`, () => {
+      assert.deepEqual(parseBackendSpec(text), { ok: false, error: `"${id}" in "${text}" is not a backend id (letters, digits, "_" and "-", at most 64)` });
+    });
+  }
+
+  test('an id before a URL is an id; an "@" inside the URL is its userinfo', () => {
+    assert.deepEqual(parseBackendSpec('b-1@ws://h:1'), { ok: true, value: { host: 'h', port: 1, tls: false, id: 'b-1' } });
+  });
+
   for (const text of ['ws://', 'ws://h:65536', 'ws://h:-1', 'ws://[::1:9000', 'not a url://x', 'ws://h:8a']) {
     test(`${JSON.stringify(text)} is not a valid URL`, () => {
       assert.deepEqual(parseBackendSpec(text), { ok: false, error: `"${text}" is not a valid backend URL` });

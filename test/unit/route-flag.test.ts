@@ -94,6 +94,9 @@ describe('--route flag syntax', () => {
       ['chat=h:1', /the prefix must start with "\/", got "chat"/],
       ['/chat', /expected PATH=BACKEND/],
       ['/chat=', /names no backend/],
+      // Issue 13: a trailing or doubled comma was dropped silently.
+      ['/chat=h:1,', /an empty backend in "h:1," \(a doubled or trailing comma\?\)/],
+      ['/chat=h:1,,h:2', /an empty backend in "h:1,,h:2"/],
       ['cookie:x=1', /expected PATH=BACKEND/],
       ['/a=h:1 /b=h:2', /two PATH=BACKENDS words/],
       ['/a=h:1 stickey:x', /"stickey:x" is neither PATH=BACKENDS nor a condition/],
