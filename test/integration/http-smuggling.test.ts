@@ -6,40 +6,17 @@
  * client sends ends up splitting a header wsgate forwards or creates.
  */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { rawExchange } from '../helpers/clients.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { startRecordingRawServer, type RecordingRawServer } from '../helpers/recording-raw-server.js';
 
-/** A raw backend that records every byte and answers each request head with 200. */
-function startRawBackend(): Promise<{ server: Server; port: number; received: () => string; clear: () => void }> {
-  const chunks: Buffer[] = [];
-  const server = createServer((socket: Socket) => {
-    socket.on('error', () => {});
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      text += chunk.toString('latin1');
-      while (text.includes('\r\n\r\n')) {
-        text = text.slice(text.indexOf('\r\n\r\n') + 4);
-        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      }
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        server,
-        port: (server.address() as AddressInfo).port,
-        received: () => Buffer.concat(chunks).toString('latin1'),
-        clear: () => void chunks.splice(0),
-      }),
-    ),
-  );
+function startRawBackend(): Promise<RecordingRawServer> {
+  return startRecordingRawServer(() => 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { everyHead: true });
 }
 
 describe('plain HTTP: ambiguous framing is refused before any backend', () => {
-  let backend: Awaited<ReturnType<typeof startRawBackend>>;
+  let backend: RecordingRawServer;
   let gw: RunningGateway;
 
   before(async () => {
@@ -48,7 +25,7 @@ describe('plain HTTP: ambiguous framing is refused before any backend', () => {
   });
   after(async () => {
     await gw.close();
-    await new Promise((resolve) => backend.server.close(resolve));
+    await backend.close();
   });
 
   const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
@@ -83,7 +60,7 @@ describe('plain HTTP: ambiguous framing is refused before any backend', () => {
 });
 
 describe('no client byte splits a header wsgate forwards or creates', () => {
-  let backend: Awaited<ReturnType<typeof startRawBackend>>;
+  let backend: RecordingRawServer;
   let gw: RunningGateway;
 
   before(async () => {
@@ -95,7 +72,7 @@ describe('no client byte splits a header wsgate forwards or creates', () => {
   });
   after(async () => {
     await gw.close();
-    await new Promise((resolve) => backend.server.close(resolve));
+    await backend.close();
   });
 
   // Encoded CR/LF and raw ones: Node's parser refuses raw CR, LF and NUL in values; what passes is

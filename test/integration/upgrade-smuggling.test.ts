@@ -6,48 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { handshakeRequest } from '../helpers/clients.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { startRecordingRawServer, type RecordingRawServer } from '../helpers/recording-raw-server.js';
 
 const SECRET = 'GET /internal/secret HTTP/1.1\r\nHost: backend.internal\r\n\r\n';
-
-interface RecordingServer {
-  readonly server: Server;
-  readonly port: number;
-  /** Everything every connection sent since the last clear(), in order. */
-  received(): string;
-  clear(): void;
-}
-
-/** A raw backend that answers every request head with `answer(head)` and records every byte it gets. */
-function startRecordingServer(answer: (head: string) => string): Promise<RecordingServer> {
-  const chunks: Buffer[] = [];
-  const server = createServer((socket: Socket) => {
-    socket.on('error', () => {});
-    let head = '';
-    let answered = false;
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      if (answered) return;
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      answered = true;
-      socket.write(answer(head.slice(0, head.indexOf('\r\n\r\n'))));
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        server,
-        port: (server.address() as AddressInfo).port,
-        received: () => Buffer.concat(chunks).toString('latin1'),
-        clear: () => void chunks.splice(0),
-      }),
-    ),
-  );
-}
 
 const refusals: Record<string, string> = {
   '403': 'HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope',
@@ -85,13 +50,13 @@ function exchange(port: number, first: string | Buffer, later?: string): Promise
 }
 
 describe('bytes behind an upgrade head', () => {
-  const backends = new Map<string, RecordingServer>();
-  let upgrading: RecordingServer;
+  const backends = new Map<string, RecordingRawServer>();
+  let upgrading: RecordingRawServer;
   let gw: RunningGateway;
 
   before(async () => {
-    for (const [status, answer] of Object.entries(refusals)) backends.set(status, await startRecordingServer(() => answer));
-    upgrading = await startRecordingServer(accept);
+    for (const [status, answer] of Object.entries(refusals)) backends.set(status, await startRecordingRawServer(() => answer));
+    upgrading = await startRecordingRawServer(accept);
     gw = await startGateway({
       routes: [
         ...[...backends].map(([status, backend]) => ({ path: `/refuse-${status}`, backends: [`127.0.0.1:${backend.port}`] })),
@@ -102,7 +67,7 @@ describe('bytes behind an upgrade head', () => {
 
   after(async () => {
     await gw.close();
-    for (const backend of [...backends.values(), upgrading]) await new Promise((resolve) => backend.server.close(resolve));
+    for (const backend of [...backends.values(), upgrading]) await backend.close();
   });
 
   for (const status of Object.keys(refusals)) {
