@@ -9,6 +9,8 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { PrimaryGateway } from './cluster/primary-gateway.js';
+import { processChannel, WorkerLink } from './cluster/worker-link.js';
 import { describeConfig } from './config/describe-config.js';
 import { configFromFlags, FLAG_TABLE, FlagUsageError, type FlagRow } from './config/flag-table.js';
 import { loadConfig } from './config/load-config.js';
@@ -23,6 +25,8 @@ import { superviseWorkers } from './supervisor.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
+/** How long a worker waits for the primary's backend state before it listens anyway. */
+const WORKER_STATE_WAIT_MS = 5000;
 
 /** What the commands read themselves; every setting goes through the flag table (config/flag-table.ts). */
 interface CommandFlags {
@@ -145,6 +149,35 @@ async function serve(
 }
 
 /**
+ * The primary of `--workers N`: the gateway's shared part (health checks,
+ * backend state, the admin API; cluster/primary-gateway.ts), then the workers.
+ * SIGHUP reloads the primary's table with the same file and flags, then every
+ * worker's. Exits once every worker has gone.
+ */
+async function superviseAsPrimary(workers: number, config: GatewayConfig, logger: Logger, reloadConfig: (() => GatewayConfig) | undefined): Promise<never> {
+  const primary = new PrimaryGateway(config, { logger });
+  try {
+    await primary.listen();
+  } catch (error) {
+    fail(EXIT_RUNTIME, `cannot listen: ${(error as Error).message}`);
+  }
+  const reload = (): void => {
+    if (reloadConfig === undefined) return;
+    try {
+      primary.reload(reloadConfig());
+    } catch (error) {
+      // Each worker reads the same file and logs its own refusal.
+      const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
+      logger.debug({ problems }, 'primary: configuration reload refused');
+    }
+  };
+  const code = await superviseWorkers(workers, logger, { primary, reload }).done;
+  await primary.close();
+  flushLogger(logger);
+  process.exit(code);
+}
+
+/**
  * The version in package.json: from dist/src/cli.js two folders up, which is
  * the package root both in a checkout and installed (node_modules/wsgate/).
  */
@@ -183,14 +216,19 @@ Examples:
       const fromFlags = flagConfig(command);
       const load = (): GatewayConfig => loadConfig(fromFlags, flags.config);
       const config = loadOrExit(load);
-      // Each worker would hold its own backend state, and the admin port would reach one of them at random.
-      if (flags.workers > 1 && flags.admin !== undefined) fail(EXIT_USAGE, '--admin works with --workers 1 only');
       const logger = createLogger(config.logLevel, { format: config.logFormat });
       if (flags.workers > 1 && cluster.isPrimary) {
-        // The primary only supervises; each worker re-runs this command and serves.
-        const code = await superviseWorkers(flags.workers, logger).done;
-        flushLogger(logger);
-        process.exit(code);
+        // Each worker re-runs this command and serves; the primary holds what exists once (checks, backend state, admin API).
+        await superviseAsPrimary(flags.workers, config, logger, flags.config !== undefined ? load : undefined);
+      }
+      if (flags.workers > 1 && cluster.isWorker) {
+        // A worker: the primary decides health and serves the admin API; this gateway follows it.
+        const link = new WorkerLink(processChannel(), logger);
+        const served = { ...config, admin: undefined };
+        const gateway = new Gateway(served, { logger, cluster: link });
+        await link.whenReady(WORKER_STATE_WAIT_MS);
+        await serve(gateway, served, logger, { reloadConfig: flags.config !== undefined ? () => ({ ...load(), admin: undefined }) : undefined });
+        return;
       }
       await serve(new Gateway(config, { logger }), config, logger, { reloadConfig: flags.config !== undefined ? load : undefined });
     });

@@ -59,7 +59,7 @@ import { KeepaliveSweeper } from './tunnel/keepalive.js';
 import { UpgradeAttempt, type UpgradeEvents, type UpgradeSettings } from './tunnel/open-tunnel.js';
 import type { Tunnel } from './tunnel/tunnel.js';
 import type { Backend } from './upstream/backend.js';
-import { HealthMonitor, routeHealthSettings } from './upstream/health-monitor.js';
+import { HealthMonitor, routeHealthSettings, withoutDecisions, type PassiveObserver } from './upstream/health-monitor.js';
 
 export interface DrainOptions {
   /** How long open tunnels keep running; default: the config's `drain.timeout`. */
@@ -71,6 +71,25 @@ export interface DrainOptions {
 export interface GatewayOptions {
   /** A pino logger to use instead of JSON lines on stdout (the CLI passes its own; tests capture lines this way). */
   readonly logger?: Logger;
+  /** @internal The CLI's `--workers N`: this gateway is a worker (GatewayClusterHook). */
+  readonly cluster?: GatewayClusterHook;
+}
+
+/**
+ * @internal For a worker of the CLI's `--workers N` (cluster/worker-link.ts):
+ * the cluster's primary decides backend health for every worker. With the
+ * hook the gateway runs no active checks and ejects nothing itself: what
+ * live traffic shows (connect failures, bad responses, successes) goes to the
+ * hook instead of a health monitor, and the primary's decisions arrive as
+ * `healthy`, `draining` and `weight` on the backends of `routes()`, which the
+ * hook sets. Everything else (routing, tunnels, reload, drain) is as without it.
+ */
+export interface GatewayClusterHook extends PassiveObserver {
+  /**
+   * Called once, at the end of the constructor, with the gateway (the `gateway` of its events, events.ts),
+   * its live route table (replaced on reload) and its metrics.
+   */
+  attach(gateway: object, live: { readonly routes: () => readonly Route[]; readonly metrics: GatewayMetrics }): void;
 }
 
 /** What stages 2 and 3 decided for one request, upgrade or plain. */
@@ -125,8 +144,10 @@ export class Gateway {
   #closing = false;
   /** Resolves a waiter of untilNoTunnels() when the last tunnel finishes. */
   #onNoTunnels: (() => void) | undefined;
-  /** Active checks and passive ejection; owns every backend's `healthy` flag (issue 6). */
+  /** Active checks and passive ejection; owns every backend's `healthy` flag (issue 6), unless #cluster does. */
   #health: HealthMonitor;
+  /** A worker of `--workers N`: the primary decides health (GatewayClusterHook). */
+  readonly #cluster: GatewayClusterHook | undefined;
   /** The admin API on its own listener, when `admin` is configured. */
   readonly #admin: AdminServer | undefined;
   /** Metrics and connection logs subscribe to this gateway's events (observability/events.ts). */
@@ -135,6 +156,7 @@ export class Gateway {
 
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
     this.#config = config;
+    this.#cluster = options.cluster;
     this.#logger = options.logger ?? createLogger(config.logLevel, { format: config.logFormat });
     this.#routes = RouteTable.fromConfig(config);
     this.#trustedProxies = new TrustedProxies(config.trustedProxies);
@@ -146,7 +168,7 @@ export class Gateway {
     this.#upgradeEvents = this.#createUpgradeEvents();
     this.#secureContext = this.#loadSecureContext();
     this.#admission = new Admission(config.limits.maxConnectionsPerClient);
-    this.#health = new HealthMonitor(routeHealthSettings(this.#routes.routes), this.#logger, this.#backendTls, undefined, this);
+    this.#health = this.#createHealth(this.#routes.routes, undefined);
     this.#metrics = new GatewayMetrics({ gateway: this, tunnels: () => this.#tunnels, routes: () => this.#routes.routes, draining: () => this.draining });
     this.#eventLog = new EventLog(this, this.#logger);
     this.#admin =
@@ -185,6 +207,7 @@ export class Gateway {
     this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket as Socket, head, this.#contextOf(socket as Socket)));
     this.#http.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(error, socket));
+    this.#cluster?.attach(this, { routes: () => this.#routes.routes, metrics: this.#metrics });
   }
 
   // ---------------------------------------------------------------- the path of one connection
@@ -369,13 +392,13 @@ export class Gateway {
         this.#admission.release(attempt.route, attempt.selection.clientAddress);
         this.#publishRejected(code, attempt.route, attempt.selection.clientAddress, undefined, attempt.requestId, `${detail}${attempt.backendLabel === undefined ? '' : ` (backend ${attempt.backendLabel})`}`);
         const backend = attempt.currentBackend;
-        if (code === 'ERR_UPSTREAM_BAD_RESPONSE' && backend !== undefined) this.#health.badResponse(backend, detail);
+        if (code === 'ERR_UPSTREAM_BAD_RESPONSE' && backend !== undefined) this.#observer().badResponse(backend, detail);
       },
       backendSkipped: (attempt, backend, detail) => {
         this.#logger.warn({ route: attempt.route.name, backend: backend.label, detail, requestId: attempt.requestId }, 'backend skipped');
-        this.#health.connectFailed(backend, detail);
+        this.#observer().connectFailed(backend, detail);
       },
-      backendAnswered: (_attempt, backend) => this.#health.succeeded(backend),
+      backendAnswered: (_attempt, backend) => this.#observer().succeeded(backend),
     };
   }
 
@@ -385,14 +408,14 @@ export class Gateway {
       {
         backendSkipped: (backend, detail) => {
           this.#logger.warn({ backend: backend.label, detail }, 'backend skipped');
-          this.#health.connectFailed(backend, detail);
+          this.#observer().connectFailed(backend, detail);
         },
         requestFailed: (code, detail, backend) => {
           this.#logger.warn({ code, status: FAILURES[code].status, detail, backend: backend?.label }, 'request failed');
-          if (backend !== undefined && code === 'ERR_UPSTREAM_UNAVAILABLE') this.#health.connectFailed(backend, detail);
-          if (backend !== undefined && code === 'ERR_UPSTREAM_BAD_RESPONSE') this.#health.badResponse(backend, detail);
+          if (backend !== undefined && code === 'ERR_UPSTREAM_UNAVAILABLE') this.#observer().connectFailed(backend, detail);
+          if (backend !== undefined && code === 'ERR_UPSTREAM_BAD_RESPONSE') this.#observer().badResponse(backend, detail);
         },
-        backendResponded: (backend) => this.#health.succeeded(backend),
+        backendResponded: (backend) => this.#observer().succeeded(backend),
       },
       this.#backendTls,
       this.#config.timeouts.backendResponse,
@@ -477,7 +500,7 @@ export class Gateway {
     // Backend timeouts stay as started (http-proxy holds them too); TCP keep-alive follows the reload.
     this.#upgradeSettings = { ...this.#upgradeSettings, backendKeepAliveMs: this.#config.tunnels.tcpKeepAlive };
     // The old monitor's counters and cool-offs carry over for backends and settings that stayed (issue 6).
-    this.#health = new HealthMonitor(routeHealthSettings(routes.routes), this.#logger, this.#backendTls, this.#health, this);
+    this.#health = this.#createHealth(routes.routes, this.#health);
     if (listening) {
       this.#health.start();
       this.#applyListenerKeepAlive();
@@ -552,6 +575,22 @@ export class Gateway {
         done();
       };
     });
+  }
+
+  /**
+   * The health monitor for `routes`, carrying `previous`'s state over (reload).
+   * A cluster worker's decides nothing and carries nothing over (it would set
+   * `healthy` from its own empty state): the primary's decisions stand.
+   */
+  #createHealth(routes: readonly Route[], previous: HealthMonitor | undefined): HealthMonitor {
+    const settings = routeHealthSettings(routes);
+    if (this.#cluster !== undefined) return new HealthMonitor(withoutDecisions(settings), this.#logger, this.#backendTls, undefined, this);
+    return new HealthMonitor(settings, this.#logger, this.#backendTls, previous, this);
+  }
+
+  /** Where passive observations go: the monitor, or a cluster worker's primary. */
+  #observer(): PassiveObserver {
+    return this.#cluster ?? this.#health;
   }
 
   #settingsOf(config: GatewayConfig): UpgradeSettings {

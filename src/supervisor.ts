@@ -1,12 +1,15 @@
 /**
  * Runs N worker processes that share the listener (node:cluster), for the CLI's
- * `--workers`. The primary holds no gateway: it forks, forwards signals and
- * replaces workers that die. Every worker runs the same CLI with the same flags
- * and so builds the same gateway; nothing is shared between them but the
- * listening socket, as between replicas behind a balancer.
+ * `--workers`: forks, forwards signals, replaces workers that die. Every worker
+ * runs the same CLI with the same flags and so builds the same gateway, and
+ * serves connections. What must exist once for the whole gateway (health
+ * checks, the backends' health, drain and weight, the admin API) lives in the
+ * primary (cluster/primary-gateway.ts); this module carries the workers'
+ * messages to it and tells it when a worker has gone.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import type { WorkerPort } from './cluster/fan-out.js';
 import type { Logger } from './observability/logger.js';
 import { WSGATE_NODE_FLAGS } from './runtime-flags.js';
 
@@ -27,7 +30,20 @@ export interface SupervisorHandle {
   readonly done: Promise<number>;
 }
 
-export function superviseWorkers(count: number, logger: Logger): SupervisorHandle {
+/** The primary's share of the gateway (cluster/primary-gateway.ts), as the supervisor feeds it. */
+export interface ClusterPrimary {
+  received(worker: WorkerPort, message: unknown): void;
+  workerExited(id: number): void;
+}
+
+export interface SupervisorOptions {
+  readonly primary?: ClusterPrimary;
+  /** SIGHUP: runs in the primary before the signal goes on to the workers. */
+  readonly reload?: () => void;
+}
+
+export function superviseWorkers(count: number, logger: Logger, options: SupervisorOptions = {}): SupervisorHandle {
+  const { primary, reload } = options;
   // Workers accept on the shared socket themselves (the kernel spreads
   // connections); the default round-robin policy would make the primary accept
   // every connection and pass it over IPC, which costs CPU per handshake.
@@ -41,12 +57,27 @@ export function superviseWorkers(count: number, logger: Logger): SupervisorHandl
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
 
+  const ports = new WeakMap<Worker, WorkerPort>();
+
   const fork = (): void => {
     const worker = cluster.fork();
     startedAt.set(worker, Date.now());
+    ports.set(worker, {
+      id: worker.id,
+      send: (message) => {
+        // A worker on its way out: the message has no one to apply it.
+        if (worker.isConnected()) worker.send(message, () => {});
+      },
+    });
   };
 
+  cluster.on('message', (worker, message: unknown) => {
+    const port = ports.get(worker);
+    if (port !== undefined) primary?.received(port, message);
+  });
+
   cluster.on('exit', (worker, code, signal) => {
+    primary?.workerExited(worker.id);
     const lived = Date.now() - (startedAt.get(worker) ?? 0);
     startedAt.delete(worker);
     if (stopping) {
@@ -81,6 +112,7 @@ export function superviseWorkers(count: number, logger: Logger): SupervisorHandl
 
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
+    reload?.();
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
   });
   process.on('SIGINT', () => stop('SIGINT'));

@@ -15,6 +15,11 @@
  *
  * An id names every backend that carries it, in every route (derived ids are
  * per address, so a server listed by two routes is drained in both).
+ *
+ * With `--workers N` the primary serves it (cluster/primary-gateway.ts) over
+ * a route table of its own: the source's optional hooks read the workers'
+ * figures (`stats` as a promise, `refresh` for tunnel counts) and apply an
+ * action in every worker (`applied`) before it is answered.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -35,6 +40,9 @@ const MAX_BODY_BYTES = 1024;
 export const MIN_WEIGHT = 1;
 export const MAX_WEIGHT = 1000;
 
+/** A drain, undrain or weight change, by backend id, as the admin API applied it. */
+export type BackendAction = { readonly kind: 'drain' | 'undrain'; readonly backendId: string } | { readonly kind: 'weight'; readonly backendId: string; readonly weight: number };
+
 /** What the admin API reads from the gateway; routes and health are replaced on reload, hence getters. */
 export interface AdminSource {
   readonly routes: () => readonly Route[];
@@ -44,8 +52,16 @@ export interface AdminSource {
   readonly token?: string | undefined;
   /** Prometheus text for `GET /metrics`; without it, 404. */
   readonly metrics?: { readonly contentType: string; text(): Promise<string> } | undefined;
-  /** The gateway's figures now, for `GET /stats` and its history; without it, 404. */
-  readonly stats?: (() => StatsSample) | undefined;
+  /**
+   * The gateway's figures now, for `GET /stats` and its history; without it, 404. A promise (figures
+   * gathered from workers) is awaited for `GET /stats`; the history then records each answer one
+   * sampling interval later, with the time it was taken.
+   */
+  readonly stats?: (() => StatsSample | Promise<StatsSample>) | undefined;
+  /** Awaited before backends are reported (`GET /backends`, an action's answer): brings `activeTunnels` up to date. */
+  readonly refresh?: (() => Promise<void>) | undefined;
+  /** Awaited after an action changed the backends of `routes()`, before the answer: applies it wherever else it must apply. */
+  readonly applied?: ((action: BackendAction) => Promise<void>) | undefined;
 }
 
 export interface AdminServerOptions {
@@ -54,6 +70,9 @@ export interface AdminServerOptions {
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="wsgate admin"';
+
+/** Thrown by the history's sampler while an asynchronous source has no fresh answer yet: that tick is skipped. */
+const NO_SAMPLE_YET = Symbol('no sample yet');
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -126,10 +145,10 @@ export class AdminServer {
     if (source.token !== undefined && source.token === '') throw new TypeError('the admin token must not be empty');
     this.tokenDigest = source.token === undefined ? undefined : sha256(source.token);
     const stats = source.stats;
-    this.history =
-      stats === undefined
-        ? undefined
-        : new StatsHistory(stats, { ...options.history, onError: (error) => this.source.logger.error({ err: error }, 'admin stats sample failed') });
+    const onError = (error: unknown): void => {
+      if (error !== NO_SAMPLE_YET) this.source.logger.error({ err: error }, 'admin stats sample failed');
+    };
+    this.history = stats === undefined ? undefined : new StatsHistory(historySampler(stats, onError), { ...options.history, onError });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (error instanceof AdminError) {
@@ -180,7 +199,7 @@ export class AdminServer {
     if (path === '/stats') {
       allow(req, 'GET');
       if (this.source.stats === undefined || this.history === undefined) throw new AdminError(404, 'no stats here');
-      send(res, 200, { now: this.source.stats(), history: this.history.samples() });
+      send(res, 200, { now: await this.source.stats(), history: this.history.samples() });
       return;
     }
     if (path === '/metrics') {
@@ -195,6 +214,7 @@ export class AdminServer {
     if (parts[0] !== 'backends' || parts.length > 3 || parts.length === 2) throw new AdminError(404, `no such endpoint: ${path}`);
     if (parts.length === 1) {
       allow(req, 'GET');
+      await this.source.refresh?.();
       send(res, 200, { routes: reportRoutes(this.source.routes(), this.source.health()) });
       return;
     }
@@ -213,11 +233,14 @@ export class AdminServer {
       const previous = first.weight;
       for (const backend of backends) backend.weight = weight;
       this.source.logger.info({ ...fields, weight, previous }, 'backend weight set');
+      await this.source.applied?.({ kind: 'weight', backendId: id, weight });
     } else {
       const draining = action === 'drain';
       for (const backend of backends) backend.draining = draining;
       this.source.logger.info(fields, draining ? 'backend draining' : 'backend undrained');
+      await this.source.applied?.({ kind: draining ? 'drain' : 'undrain', backendId: id });
     }
+    await this.source.refresh?.();
     const health = this.source.health();
     send(res, 200, { backends: backends.map((backend) => ({ route: this.routeNameOf(backend), ...reportBackend(backend, health) })) });
   }
@@ -241,6 +264,31 @@ export class AdminServer {
   private routeNameOf(backend: Backend): string {
     return this.source.routes().find((route) => route.pool.backends.includes(backend))?.name ?? '';
   }
+}
+
+/**
+ * The history's sampler (StatsHistory calls it synchronously). A synchronous
+ * source is sampled as it is. An asynchronous one is asked at each tick, and
+ * the tick records the answer to the previous one (it carries its own `at`),
+ * or nothing when that has not come yet.
+ */
+function historySampler(stats: () => StatsSample | Promise<StatsSample>, onError: (error: unknown) => void): () => StatsSample {
+  let answered: StatsSample | undefined;
+  return () => {
+    const now = stats();
+    if (!(now instanceof Promise)) return now;
+    now.then((sample) => (answered = sample), onError);
+    const sample = answered;
+    answered = undefined;
+    if (sample === undefined) throw NO_SAMPLE_YET;
+    return sample;
+  };
+}
+
+/** Warns when the admin listener is reachable beyond this host and no token guards it. */
+export function warnIfAdminExposed(host: string, token: string | undefined, logger: Logger): void {
+  if (token !== undefined || host === 'localhost' || host === '::1' || host.startsWith('127.')) return;
+  logger.warn({ admin: host }, 'the admin listener is not on loopback and has no --admin-token: anyone who reaches it can drain backends');
 }
 
 function sendPage(res: ServerResponse): void {

@@ -14,9 +14,17 @@
  * The hot observations (one per handshake, one per tunnel close) go through
  * children cached per label value, so they cost a Map lookup rather than
  * prom-client's label hashing.
+ *
+ * With `--workers N` the primary's GET /metrics adds up every worker's
+ * registry (prom-client's AggregatorRegistry; shareWithPrimary below, and
+ * cluster/cluster-metrics.ts): counters, histograms and wsgate_tunnels_active
+ * are summed. What describes state the workers share (a backend's health,
+ * weight and drain, the gateway draining, the build, the reloads every
+ * worker applies on one SIGHUP) has an `aggregator` of `max` or `first`, so
+ * it reads the same with one worker or ten.
  */
 import { readFileSync } from 'node:fs';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Route } from '../routing/route-table.js';
 import type { Tunnel, TunnelSummary } from '../tunnel/tunnel.js';
 import {
@@ -51,6 +59,13 @@ export const WSGATE_VERSION: string = ((): string => {
     return 'unknown';
   }
 })();
+
+/** Counted where the checks run: the gateway, or the primary of `--workers N` (cluster/cluster-metrics.ts). */
+export const HEALTH_CHECKS_METRIC = {
+  name: 'wsgate_health_checks_total',
+  help: 'Active health check probes, by result',
+  labelNames: ['backend', 'result'],
+} as const;
 
 const SECONDS_BUCKETS_FAST = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Tunnels live from milliseconds to a day. */
@@ -209,6 +224,7 @@ export class GatewayMetrics {
         help,
         labelNames: ['route', 'backend'],
         registers,
+        aggregator: 'max',
         collect() {
           this.reset();
           for (const route of routes()) for (const backend of route.pool.backends) this.set({ route: route.name, backend: backend.id }, value(backend));
@@ -218,7 +234,7 @@ export class GatewayMetrics {
     backendGauge('wsgate_backend_up', 'In rotation as far as health goes (1) or not (0)', (backend) => (backend.healthy ? 1 : 0));
     backendGauge('wsgate_backend_weight', 'Backend weight', (backend) => backend.weight);
     backendGauge('wsgate_backend_draining', 'Drained by an operator (1) or not (0)', (backend) => (backend.draining ? 1 : 0));
-    this.#healthChecks = new Counter({ name: 'wsgate_health_checks_total', help: 'Active health check probes, by result', labelNames: ['backend', 'result'], registers });
+    this.#healthChecks = new Counter({ ...HEALTH_CHECKS_METRIC, labelNames: [...HEALTH_CHECKS_METRIC.labelNames], registers });
     this.#refused = new Counter({
       name: 'wsgate_connections_refused_total',
       help: 'Connections closed before HTTP: global limit, PROXY header, handshake timeout, oversized or malformed head',
@@ -229,12 +245,14 @@ export class GatewayMetrics {
       name: 'wsgate_draining',
       help: '1 while the gateway drains',
       registers,
+      aggregator: 'max',
       collect() {
         this.set(source.draining() ? 1 : 0);
       },
     });
-    this.#reloads = new Counter({ name: 'wsgate_config_reloads_total', help: 'Configuration reloads, applied (ok) or refused', labelNames: ['result'], registers });
-    new Gauge({ name: 'wsgate_build_info', help: 'wsgate and Node.js versions', labelNames: ['version', 'node'], registers }).set({ version: WSGATE_VERSION, node: process.version }, 1);
+    // One SIGHUP reloads every worker: summed, N workers would count it N times.
+    this.#reloads = new Counter({ name: 'wsgate_config_reloads_total', help: 'Configuration reloads, applied (ok) or refused', labelNames: ['result'], registers, aggregator: 'max' });
+    new Gauge({ name: 'wsgate_build_info', help: 'wsgate and Node.js versions', labelNames: ['version', 'node'], registers, aggregator: 'first' }).set({ version: WSGATE_VERSION, node: process.version }, 1);
     collectDefaultMetrics({ register: this.registry });
 
     this.#subscriptions.on<UpgradeRejectedEvent>(channels.upgradeRejected, (event) => {
@@ -299,6 +317,18 @@ export class GatewayMetrics {
     this.#subscriptions.close();
   }
 
+  /**
+   * For a worker of `--workers N`: this registry answers the primary's
+   * AggregatorRegistry.clusterMetrics() (one registry per process, so this is
+   * process-wide). wsgate_health_checks_total leaves it: the primary runs the
+   * checks and counts them itself.
+   */
+  shareWithPrimary(): void {
+    this.registry.removeSingleMetric(HEALTH_CHECKS_METRIC.name);
+    // The constructor is what installs the worker's answering listener (once per process).
+    void new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([this.registry]);
+  }
 
   /** A labelled child, cached: prom-client hashes labels on every call otherwise. */
   #child(metric: Counter<string> | Histogram<string>, kind: string, ...values: string[]): { inc(value?: number): void; observe?: (value: number) => void } {

@@ -19,6 +19,11 @@
  * every backend's `healthy` from its new state. So a backend that was down
  * stays down until its checks say otherwise, and one whose check was removed
  * from the configuration comes back at once.
+ *
+ * With `--workers N` one monitor, in the primary, decides for the whole
+ * gateway: it runs the checks once per backend and interval, hears the
+ * workers' passive observations, and its changes are sent to every worker
+ * (cluster/primary-gateway.ts).
  */
 import type { HealthCheckConfig, PassiveConfig } from '../config/schema.js';
 import { channels, type BackendStateEvent, type HealthCheckEvent } from '../observability/events.js';
@@ -42,6 +47,19 @@ export interface RouteHealth {
 export function routeHealthSettings(routes: readonly Route[]): RouteHealth[] {
   return routes.map((route) => ({ route: route.name, backends: route.pool.backends, healthCheck: route.healthCheck, passive: route.passive }));
 }
+
+/**
+ * The settings of a monitor that decides nothing: no active checks, no
+ * passive counts. A worker of `--workers N` has one (so its reports show no
+ * check of its own), because the primary checks and ejects for every worker
+ * (cluster/primary-gateway.ts) and its decisions arrive as `healthy`.
+ */
+export function withoutDecisions(routes: readonly RouteHealth[]): RouteHealth[] {
+  return routes.map((route) => ({ ...route, healthCheck: undefined, passive: { ...route.passive, failures: 0 } }));
+}
+
+/** What live traffic tells about backends: the monitor decides from it, or a cluster worker passes it to the primary. */
+export type PassiveObserver = Pick<HealthMonitor, 'connectFailed' | 'badResponse' | 'succeeded'>;
 
 interface ActiveGroup {
   readonly key: string;

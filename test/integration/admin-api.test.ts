@@ -272,7 +272,6 @@ describe('admin API (CLI, --admin)', () => {
 
 describe('admin and health-check flags', () => {
   const cases: Array<[string, string[], RegExp]> = [
-    ['--admin with --workers 2', ['--admin', '127.0.0.1:0', '--workers', '2'], /--admin works with --workers 1 only/],
     ['--health-rise without --health-check', ['--health-rise', '3'], /need --health-check/],
     ['an unknown check type', ['--health-check', 'icmp'], /healthCheck\.type: expected one of tcp, http, websocket/],
     ['a tcp check with a path', ['--health-check', 'tcp:/x'], /healthCheck\.path: a tcp check has no path/],
@@ -285,6 +284,38 @@ describe('admin and health-check flags', () => {
       assert.equal(await cli.exited, 2);
       assert.match(cli.stderr, message);
     });
+  }
+});
+
+test('--admin with --workers 2: the primary serves the admin API for both workers (workers-admin.test.ts has the rest)', { timeout: 30_000 }, async () => {
+  const backend = await startEchoBackend({ id: 'a' });
+  const cli = runCli(['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2', '--route', `/=${backend.address}`]);
+  try {
+    await cli.waitFor(/"msg":"admin listening"/);
+    const deadline = Date.now() + 15_000;
+    const lines = (): Array<{ msg: string; pid: number; port?: number }> =>
+      cli.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; pid: number; port?: number });
+    while (lines().filter((line) => line.msg === 'listening').length < 2) {
+      if (Date.now() > deadline) throw new Error(`workers did not start: ${cli.stdout}${cli.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const admin = lines().find((line) => line.msg === 'admin listening');
+    const workers = lines().filter((line) => line.msg === 'listening').map((line) => line.pid);
+    assert.ok(admin !== undefined && !workers.includes(admin.pid), 'the primary listens, no worker does');
+    assert.equal(lines().filter((line) => line.msg === 'admin listening').length, 1);
+    const list = await request(admin.port as number, 'GET', '/backends');
+    assert.equal(list.status, 200);
+    const views = (list.body as { routes: Array<{ backends: BackendView[] }> }).routes[0]?.backends ?? [];
+    assert.deepEqual(views.map((view) => [view.id, view.activeTunnels]), [[deriveBackendId('127.0.0.1', backend.port), 0]]);
+    assert.equal((await request(admin.port as number, 'GET', '/')).status, 200);
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+  } finally {
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    await backend.close();
   }
 });
 
