@@ -39,6 +39,7 @@ import { TrustedProxies } from './listener/trusted-proxies.js';
 import { AdminServer } from './observability/admin.js';
 import { reportRoutes, type RouteReport } from './observability/backend-report.js';
 import { EventLog } from './observability/event-log.js';
+import { LogFlood } from './observability/log-flood.js';
 import {
   channels,
   type ConnectionRefusedEvent,
@@ -153,6 +154,8 @@ export class Gateway {
   /** Metrics and connection logs subscribe to this gateway's events (observability/events.ts). */
   readonly #metrics: GatewayMetrics;
   readonly #eventLog: EventLog;
+  /** Lines that come in floods (a dead backend, a scanner) become one line and a summary a second. */
+  readonly #flood: LogFlood;
 
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
     this.#config = config;
@@ -171,6 +174,7 @@ export class Gateway {
     this.#health = this.#createHealth(this.#routes.routes, undefined);
     this.#metrics = new GatewayMetrics({ gateway: this, tunnels: () => this.#tunnels, routes: () => this.#routes.routes, draining: () => this.draining });
     this.#eventLog = new EventLog(this, this.#logger);
+    this.#flood = new LogFlood(this.#logger);
     this.#admin =
       config.admin === undefined
         ? undefined
@@ -334,7 +338,7 @@ export class Gateway {
       return;
     }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.#logger.info({ status, err: code }, 'malformed request');
+    this.#flood.log('info', `malformed request ${status}`, { status, err: code }, 'malformed request');
     this.#publishRefused(status === 431 ? 'header-too-large' : status === 408 ? 'handshake-timeout' : 'malformed');
     rejectMalformedRequest(socket, status);
   }
@@ -395,6 +399,7 @@ export class Gateway {
         if (code === 'ERR_UPSTREAM_BAD_RESPONSE' && backend !== undefined) this.#observer().badResponse(backend, detail);
       },
       backendSkipped: (attempt, backend, detail) => {
+        // One line per skip (not flood-limited): passive ejection stops a dead backend's skips after `failures`.
         this.#logger.warn({ route: attempt.route.name, backend: backend.label, detail, requestId: attempt.requestId }, 'backend skipped');
         this.#observer().connectFailed(backend, detail);
       },
@@ -411,7 +416,7 @@ export class Gateway {
           this.#observer().connectFailed(backend, detail);
         },
         requestFailed: (code, detail, backend) => {
-          this.#logger.warn({ code, status: FAILURES[code].status, detail, backend: backend?.label }, 'request failed');
+          this.#flood.log('warn', `request failed ${code}`, { code, status: FAILURES[code].status, detail, backend: backend?.label }, 'request failed');
           if (backend !== undefined && code === 'ERR_UPSTREAM_UNAVAILABLE') this.#observer().connectFailed(backend, detail);
           if (backend !== undefined && code === 'ERR_UPSTREAM_BAD_RESPONSE') this.#observer().badResponse(backend, detail);
         },
@@ -543,6 +548,7 @@ export class Gateway {
       this.#plainProxy.close();
       this.#metrics.close();
       this.#eventLog.close();
+      this.#flood.stop();
     });
   }
 
