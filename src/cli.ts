@@ -238,7 +238,8 @@ Examples:
     .command('check')
     .description('validate the configuration (--config FILE and/or flags) and print the effective route table; exit 2 listing every problem');
   addFlags(check, FLAG_TABLE.filter((row) => typeof row.check === 'string'), (row) => row.check as string);
-  addFlags(check, FLAG_TABLE.filter((row) => row.check === true)).action((flags: CommandFlags, command: Command) => {
+  // Every other flag of the main command too (issue 13): a command line that runs must check.
+  addFlags(check, FLAG_TABLE.filter((row) => typeof row.check !== 'string')).action((flags: CommandFlags, command: Command) => {
     if (flags.route.length === 0 && flags.config === undefined) fail(EXIT_USAGE, 'wsgate check needs --config FILE or --route');
     const config = loadOrExit(() => loadConfig(flagConfig(command), flags.config));
     process.stdout.write(describeConfig(config, flags.config ?? 'flags'));

@@ -19,8 +19,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
+import { tlsFileProblems } from './config/tls-files.js';
 import { validateConfig } from './config/validate.js';
-import { FAILURES, type FailureCode } from './errors.js';
+import { ConfigError, FAILURES, type FailureCode } from './errors.js';
 import { Admission } from './handshake/admission.js';
 import type { UpgradeRequest } from './handshake/clean-upgrade-head.js';
 import { decideForwarding, type Forwarding } from './handshake/forwarded.js';
@@ -158,6 +159,9 @@ export class Gateway {
   readonly #flood: LogFlood;
 
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
+    // Unreadable or mismatched certificate files are a configuration problem, not a stack trace (issue 13).
+    const fileProblems = tlsFileProblems(config);
+    if (fileProblems.length > 0) throw new ConfigError(fileProblems.join('\n'), fileProblems);
     this.#config = config;
     this.#cluster = options.cluster;
     this.#logger = options.logger ?? createLogger(config.logLevel, { format: config.logFormat });

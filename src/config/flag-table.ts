@@ -46,7 +46,7 @@ export interface FlagRow {
   readonly alongside?: Readonly<Record<string, unknown>>;
   /** Another flag (its long name) that must be given with this one, else exit 2. */
   readonly needs?: string;
-  /** `wsgate check` has the flag too: with the same help (true), or with this help and no default. */
+  /** `wsgate check` takes every flag (issue 13); a string gives it its own help there and no default. */
   readonly check?: true | string;
 }
 
