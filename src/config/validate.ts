@@ -16,6 +16,19 @@ function deepFreeze<T>(value: T): T {
 function describeIssue(issue: v.BaseIssue<unknown>): string {
   if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown key';
   if ((issue.type === 'strict_object' || issue.type === 'object') && issue.received === 'undefined') return 'required';
+  // Our own sentences stand; valibot's defaults ("Invalid value: Expected >=1 but received 0") are
+  // said plainly (issue 13): what is expected, then what was written.
+  if (!issue.message.startsWith('Invalid ')) return issue.message;
+  const expected = issue.expected ?? '';
+  const bound = /^(>=|<=)(.+)$/.exec(expected);
+  if (bound !== null) {
+    const limit = bound[1] === '>=' ? 'at least' : 'at most';
+    return issue.type === 'min_length' || issue.type === 'max_length'
+      ? `expected ${limit} ${bound[2]} character(s), got ${issue.received}`
+      : `expected ${limit} ${bound[2]}, got ${issue.received}`;
+  }
+  if (issue.kind === 'schema') return `expected ${expected === 'Object' ? 'an object' : expected === 'Array' ? 'a list' : `a ${expected}`}, got ${issue.received}`;
+  if (issue.type === 'integer') return `expected a whole number, got ${issue.received}`;
   return issue.message;
 }
 

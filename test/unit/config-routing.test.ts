@@ -61,7 +61,7 @@ describe('route fields in the schema', () => {
         'config: routes.1.path: write exactly one of prefix, exact or regex',
         'config: routes.1.stickyCookie: not a valid cookie name (RFC 6265 4.1.1 token)',
         'config: routes.2.path: ignoreCase applies only to regex',
-        'config: routes.2.default: Invalid type: Expected boolean but received "yes"',
+        'config: routes.2.default: expected a boolean, got "yes"',
         'config: routes.2.hashOn: expected "client" or one of { cookie }, { header }, { query }',
       ],
     );
@@ -134,7 +134,7 @@ describe('config files', () => {
     assert.deepEqual(fileProblems(yaml), [
       'wsgate.yaml:8:19: routes.0.stickyCookie.name: required',
       'wsgate.yaml:8:27: routes.0.stickyCookie.nmae: unknown key',
-      'wsgate.yaml:6:26: routes.0.backends.1.port: Invalid value: Expected >=1 but received 0',
+      'wsgate.yaml:6:26: routes.0.backends.1.port: expected at least 1, got 0',
       'wsgate.yaml:7:14: routes.0.balance: expected one of round-robin, least-conn, random, hash',
     ]);
   });

@@ -193,8 +193,8 @@ describe('validateConfig: the result is frozen and the input untouched', () => {
 
 describe('validateConfig: problems', () => {
   test('not an object', () => {
-    assert.deepEqual(problemsOf(null), ['config: (top level): Invalid type: Expected Object but received null']);
-    assert.deepEqual(problemsOf('routes'), ['config: (top level): Invalid type: Expected Object but received "routes"']);
+    assert.deepEqual(problemsOf(null), ['config: (top level): expected an object, got null']);
+    assert.deepEqual(problemsOf('routes'), ['config: (top level): expected an object, got "routes"']);
   });
 
   test('routes missing or empty', () => {
@@ -220,7 +220,7 @@ describe('validateConfig: problems', () => {
       'config: listen: "bad" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)',
       'config: routes.0.path: a route path must start with "/"',
       'config: routes.0.backends.0: "nope" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)',
-      'config: routes.0.backends.1.port: Invalid value: Expected >=1 but received 0',
+      'config: routes.0.backends.1.port: expected at least 1, got 0',
       'config: routes.0.backends.1.foo: unknown key',
       'config: routes.0.balance: expected one of round-robin, least-conn, random, hash',
       'config: routes.1.backends: a route needs at least one backend',
@@ -257,14 +257,14 @@ describe('validateConfig: problems', () => {
       ],
     });
     assert.deepEqual(problems, [
-      'config: routes.0.backends.0.host: Invalid length: Expected >=1 but received 0',
-      'config: routes.0.backends.0.port: Invalid value: Expected <=65535 but received 65536',
-      'config: routes.0.backends.0.tls: Invalid type: Expected boolean but received "yes"',
+      'config: routes.0.backends.0.host: expected at least 1 character(s), got 0',
+      'config: routes.0.backends.0.port: expected at most 65535, got 65536',
+      'config: routes.0.backends.0.tls: expected a boolean, got "yes"',
       'config: routes.0.backends.0.id: id must be 1-64 letters, digits, "-" or "_"',
-      'config: routes.0.backends.0.weight: Invalid value: Expected >=1 but received 0',
-      'config: routes.0.backends.1.port: Invalid integer: Received 1.5',
+      'config: routes.0.backends.0.weight: expected at least 1, got 0',
+      'config: routes.0.backends.1.port: expected a whole number, got 1.5',
       'config: routes.0.backends.1.id: id must be 1-64 letters, digits, "-" or "_"',
-      'config: routes.0.backends.1.weight: Invalid value: Expected <=1000 but received 1001',
+      'config: routes.0.backends.1.weight: expected at most 1000, got 1001',
     ]);
   });
 
@@ -284,7 +284,7 @@ describe('validateConfig: problems', () => {
   test('listen port 0 is allowed, 65536 and bad strings are not', () => {
     assert.deepEqual(validateConfig({ ...MINIMAL, listen: '127.0.0.1:0' }).listen, { host: '127.0.0.1', port: 0 });
     assert.deepEqual(problemsOf({ ...MINIMAL, listen: { port: 65536 } }), [
-      'config: listen.port: Invalid value: Expected <=65535 but received 65536',
+      'config: listen.port: expected at most 65535, got 65536',
     ]);
     assert.deepEqual(problemsOf({ ...MINIMAL, listen: '8080' }), [
       'config: listen: "8080" is not HOST:PORT (IPv6 goes in brackets: [::1]:8080)',
