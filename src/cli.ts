@@ -195,6 +195,8 @@ function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .description('A WebSocket-aware reverse proxy: routes each upgrade by URL and pins it to one backend for its whole life.')
     .showHelpAfterError('(run wsgate --help for every flag)')
+    // One style for every error, commander's own included (issue 13): "wsgate: <where>: <what>".
+    .configureOutput({ outputError: (text, write) => write(`wsgate: ${text.replace(/^error: /, '')}`) })
     .enablePositionalOptions()
     .exitOverride((error) => {
       process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);

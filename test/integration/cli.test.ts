@@ -97,6 +97,15 @@ describe('the wsgate command', () => {
     }
   });
 
+  test("every error has one style, commander's own included: wsgate: <where>: <what>", async () => {
+    for (const args of [['--log-format', 'xml', '--route', '/=127.0.0.1:1'], ['--no-such-flag'], ['check', '--nope'], ['--drain-timeout', '30', '--route', '/=127.0.0.1:1']]) {
+      const cli = runCli(args);
+      assert.equal(await cli.exited, 2, args.join(' '));
+      assert.match(cli.stderr, /^wsgate: /, `${args.join(' ')}: ${cli.stderr}`);
+      assert.doesNotMatch(cli.stderr, /^error: /m);
+    }
+  });
+
   test('a port already in use exits 1 with a clear message', async () => {
     const cli = runCli(['--listen', feed.address, '--route', `/=${feed.address}`]);
     assert.equal(await cli.exited, 1);
