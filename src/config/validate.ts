@@ -44,6 +44,22 @@ function problem(source: ProblemSource, path: ReadonlyArray<string | number>, me
 }
 
 /**
+ * Problems located in a file ("file:line:column: ...") in the order of the
+ * file, as a reader goes through it (issue 13); the others (flags) after
+ * them, in the order found. Sorting is stable.
+ */
+function inFileOrder(problems: string[]): string[] {
+  const position = (text: string): [number, number] => {
+    const at = /^[^\n]*?:(\d+):(\d+): /.exec(text);
+    return at === null ? [Number.POSITIVE_INFINITY, 0] : [Number(at[1]), Number(at[2])];
+  };
+  return problems
+    .map((text, index) => ({ text, index, at: position(text) }))
+    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1] || a.index - b.index)
+    .map(({ text }) => text);
+}
+
+/**
  * Validates a raw configuration and returns a new, frozen one with defaults
  * filled in (`defaults` copied into routes first: apply-route-defaults.ts);
  * the caller's object is never changed. Throws ConfigError listing every
@@ -52,14 +68,12 @@ function problem(source: ProblemSource, path: ReadonlyArray<string | number>, me
 export function validateConfig(input: GatewayConfigInput | unknown, source: ProblemSource = 'config'): GatewayConfig {
   const result = v.safeParse(GatewayConfigSchema, applyRouteDefaults(input));
   if (!result.success) {
-    const problems = result.issues.map((issue) =>
-      problem(source, issue.path?.map((item) => item.key as string | number) ?? [], describeIssue(issue)),
-    );
+    const problems = inFileOrder(result.issues.map((issue) => problem(source, issue.path?.map((item) => item.key as string | number) ?? [], describeIssue(issue))));
     throw new ConfigError(problems.join('\n'), problems);
   }
   const crossField = routeProblems(result.output);
   if (crossField.length > 0) {
-    const problems = crossField.map((found) => problem(source, found.path, found.message));
+    const problems = inFileOrder(crossField.map((found) => problem(source, found.path, found.message)));
     throw new ConfigError(problems.join('\n'), problems);
   }
   return deepFreeze(structuredClone(result.output));

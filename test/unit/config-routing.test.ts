@@ -130,12 +130,13 @@ describe('route fields in the schema', () => {
 describe('config files', () => {
   test('problems name the file, the line:column, the path and what was expected', () => {
     const yaml = ['listen: 127.0.0.1:8080', 'routes:', '  - path: /chat', '    backends:', '      - 127.0.0.1:9001', '      - { host: h, port: 0 }', '    balance: fastest', '    stickyCookie: { nmae: x }', ''].join('\n');
-    // Line and column of the value at fault; for a missing key, of the object that lacks it.
+    // Line and column of the value at fault; for a missing key, of the object that lacks it. In the
+    // file's order, as a reader goes through it (issue 13).
     assert.deepEqual(fileProblems(yaml), [
-      'wsgate.yaml:8:19: routes.0.stickyCookie.name: required',
-      'wsgate.yaml:8:27: routes.0.stickyCookie.nmae: unknown key',
       'wsgate.yaml:6:26: routes.0.backends.1.port: expected at least 1, got 0',
       'wsgate.yaml:7:14: routes.0.balance: expected one of round-robin, least-conn, random, hash',
+      'wsgate.yaml:8:19: routes.0.stickyCookie.name: required',
+      'wsgate.yaml:8:27: routes.0.stickyCookie.nmae: unknown key',
     ]);
   });
 
