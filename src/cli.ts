@@ -12,6 +12,8 @@ import { Command, Option } from 'commander';
 import { PrimaryGateway } from './cluster/primary-gateway.js';
 import { processChannel, WorkerLink } from './cluster/worker-link.js';
 import { describeConfig } from './config/describe-config.js';
+import { restartOnlyChanges } from './config/restart-only.js';
+import { channels } from './observability/events.js';
 import { configFromFlags, FLAG_TABLE, FlagUsageError, type FlagRow } from './config/flag-table.js';
 import { loadConfig } from './config/load-config.js';
 import { ROUTING_EXAMPLES, type RouteInput } from './config/routing-flags.js';
@@ -127,11 +129,14 @@ async function serve(
     if (reloadConfig !== undefined) {
       try {
         const next = reloadConfig();
+        const needRestart = restartOnlyChanges(inForce, next);
+        if (needRestart.length > 0) logger.warn({ fields: needRestart }, 'configuration reloaded, but these changes need a restart and were not applied');
         gateway.reload(next);
         inForce = next;
       } catch (error) {
         const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
         logger.error({ problems }, 'configuration reload refused; the old configuration stays in force');
+        channels.reload.publish({ gateway, result: 'refused', routes: undefined });
       }
     }
     // The certificate and key are read again too (new connections get them; open ones keep theirs).
@@ -219,11 +224,13 @@ Examples:
       const load = (): GatewayConfig => loadConfig(fromFlags, flags.config);
       const config = loadOrExit(load);
       const logger = createLogger(config.logLevel, { format: config.logFormat });
-      if (flags.workers > 1 && cluster.isPrimary) {
+      // From the flag, else the file (issue 13: every flag has a file key), else 1.
+      const workers = config.workers;
+      if (workers > 1 && cluster.isPrimary) {
         // Each worker re-runs this command and serves; the primary holds what exists once (checks, backend state, admin API).
-        await superviseAsPrimary(flags.workers, config, logger, flags.config !== undefined ? load : undefined);
+        await superviseAsPrimary(workers, config, logger, flags.config !== undefined ? load : undefined);
       }
-      if (flags.workers > 1 && cluster.isWorker) {
+      if (workers > 1 && cluster.isWorker) {
         // A worker: the primary decides health and serves the admin API; this gateway follows it.
         const link = new WorkerLink(processChannel(), logger);
         const served = { ...config, admin: undefined };

@@ -30,7 +30,7 @@ export interface FlagRow {
   /** commander's spelling, e.g. '--max-connections <n>'; without a <placeholder> the flag is a switch. */
   readonly flags: string;
   readonly help: string;
-  /** The config value it sets; absent: the command reads the flag itself (`--config`, `--workers`). */
+  /** The config value it sets; absent: the command reads the flag itself (`--config`). */
   readonly path?: Readonly<ConfigPath<GatewayConfigInput>>;
   /** The text given to its value (commander's argParser): throws InvalidArgumentError, exit 2. `previous`: repeated flags. */
   parse?(text: string, previous: unknown): unknown;
@@ -114,7 +114,7 @@ export const FLAG_TABLE: readonly FlagRow[] = [
   },
   { flags: '--connect-timeout <duration>', help: 'backend TCP connect timeout; a backend that misses it is skipped', default: '5s', path: ['timeouts', 'backendConnect'] },
   { flags: '--response-timeout <duration>', help: 'time a backend has to answer an upgrade (504 after)', default: '30s', path: ['timeouts', 'backendResponse'] },
-  { flags: '--workers <n>', help: 'worker processes sharing the listener; "auto" for one per core', parse: parseWorkersFlag, default: 1 },
+  { flags: '--workers <n>', help: 'worker processes sharing the listener; "auto" for one per core', parse: parseWorkersFlag, default: 1, path: ['workers'] },
   // PROXY protocol, TLS, limits (issue 3).
   {
     flags: '--accept-proxy-protocol',

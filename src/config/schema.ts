@@ -8,6 +8,7 @@
  * streaming load (measured: CPU per GB relayed 1.2-1.5 s with zod loaded,
  * 0.7 s without). valibot adds ~0.9 MB.
  */
+import { availableParallelism } from 'node:os';
 import * as v from 'valibot';
 import { parseCidr } from '../listener/trusted-proxies.js';
 import { parseBackendSpec, parseDuration, parseHostPort, type Parsed } from './parse-address.js';
@@ -188,6 +189,14 @@ export const GatewayConfigSchema = v.strictObject({
   listen: v.optional(ListenSchema, { host: '0.0.0.0', port: 8080 }),
   routes: v.pipe(v.array(RouteSchema), v.minLength(1, 'at least one route is needed')),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`), 'info'),
+  /** Worker processes sharing the listener (`--workers`); "auto" is one per core. Read once at start. */
+  workers: v.optional(
+    v.union([
+      v.pipe(v.literal('auto'), v.transform(() => availableParallelism())),
+      v.pipe(v.number(), v.integer('expected a whole number of workers or "auto"'), v.minValue(1, 'expected at least 1 worker'), v.maxValue(999, 'expected at most 999 workers')),
+    ], 'expected a number of workers or "auto"'),
+    1,
+  ),
   /** How log lines are written (`--log-format`); read once at start. */
   logFormat: v.optional(v.picklist(LOG_FORMATS, `expected one of ${LOG_FORMATS.join(', ')}`), 'json'),
   /** balance, hashOn, stickyCookie, sessionAffinity for routes that do not set their own (issue 4). */

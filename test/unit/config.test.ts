@@ -48,6 +48,7 @@ describe('validateConfig: defaults', () => {
         },
       ],
       logLevel: 'info',
+      workers: 1,
       logFormat: 'json',
       acceptProxyProtocol: false,
       trustedProxies: [],
