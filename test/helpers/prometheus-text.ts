@@ -48,3 +48,13 @@ export function parsePrometheusText(text: string): PrometheusText {
   }
   return { types, samples };
 }
+
+/** The sum of a counter's or gauge's samples whose labels include `labels`, or a histogram's observation count; 0 when none. */
+export function figure(metrics: PrometheusText, name: string, labels: Record<string, string> = {}): number {
+  const type = metrics.types.get(name);
+  assert.ok(type !== undefined, `${name} is exported`);
+  const sampleName = type === 'histogram' ? `${name}_count` : name;
+  return metrics.samples
+    .filter((sample) => sample.name === sampleName && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}

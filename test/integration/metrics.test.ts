@@ -12,7 +12,7 @@ import { startEchoBackend, type EchoBackend } from '../../fixtures/echo-backend.
 import { validateConfig } from '../../src/index.js';
 import { closed, expectRefusal, openClient } from '../helpers/clients.js';
 import { eventually, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { parsePrometheusText, type PrometheusText } from '../helpers/prometheus-text.js';
+import { figure, parsePrometheusText, type PrometheusText } from '../helpers/prometheus-text.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -34,16 +34,6 @@ async function scrape(gw: RunningGateway): Promise<PrometheusText> {
   const { status, body } = await get(admin.port, '/metrics');
   assert.equal(status, 200);
   return parsePrometheusText(body);
-}
-
-/** The sum of a counter's or gauge's samples whose labels include `labels`, or a histogram's observation count; 0 when none. */
-function figure(metrics: PrometheusText, name: string, labels: Record<string, string> = {}): number {
-  const type = metrics.types.get(name);
-  assert.ok(type !== undefined, `${name} is exported`);
-  const sampleName = type === 'histogram' ? `${name}_count` : name;
-  return metrics.samples
-    .filter((sample) => sample.name === sampleName && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
-    .reduce((sum, sample) => sum + sample.value, 0);
 }
 
 /** A plain HTTP backend that answers by path: /ok 200, /moved 302, anything else 404, /boom 500. */

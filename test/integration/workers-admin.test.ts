@@ -24,7 +24,7 @@ import type { Backend } from '../../src/upstream/backend.js';
 import { deriveBackendId } from '../../src/upstream/backend-id.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { closed, expectRefusal, openClient } from '../helpers/clients.js';
-import { parsePrometheusText, type PrometheusText } from '../helpers/prometheus-text.js';
+import { figure, parsePrometheusText, type PrometheusText } from '../helpers/prometheus-text.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -93,16 +93,6 @@ async function scrape(adminPort: number): Promise<PrometheusText> {
   const reply = await request(adminPort, 'GET', '/metrics');
   assert.equal(reply.status, 200, reply.text);
   return parsePrometheusText(reply.text);
-}
-
-/** The sum of a counter's or gauge's samples whose labels include `labels`, or a histogram's observation count. */
-function figure(metrics: PrometheusText, name: string, labels: Record<string, string> = {}): number {
-  const type = metrics.types.get(name);
-  assert.ok(type !== undefined, `${name} is exported`);
-  const sampleName = type === 'histogram' ? `${name}_count` : name;
-  return metrics.samples
-    .filter((sample) => sample.name === sampleName && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
-    .reduce((sum, sample) => sum + sample.value, 0);
 }
 
 /** The samples of one metric, as [labels, value]. */
