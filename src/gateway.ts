@@ -272,7 +272,7 @@ export class Gateway {
     const writtenBefore = socket.bytesWritten;
     res.once('close', () => {
       const routed = decision.kind === 'routed';
-      const route = routed ? decision.route : decision.route;
+      const route = decision.route;
       channels.httpRequest.publish({
         gateway: this,
         code: routed ? undefined : decision.failure,

@@ -11,9 +11,9 @@
  * codes and bucketed close codes: never a client address or a request path,
  * so the number of series stays bounded whatever the traffic.
  *
- * The hot observations (one per handshake, one per tunnel close) go through
- * children cached per label value, so they cost a Map lookup rather than
- * prom-client's label hashing.
+ * The observations per handshake and per tunnel close go straight to
+ * prom-client: its labelled children validate and hash their labels on every
+ * call too, so caching them would only add a key string and a lookup.
  *
  * With `--workers N` the primary's GET /metrics adds up every worker's
  * registry (prom-client's AggregatorRegistry; shareWithPrimary below, and
@@ -123,7 +123,6 @@ export class GatewayMetrics {
   readonly #reloads: Counter<'result'>;
   /** Plain totals for the dashboard's live figures (stats()). */
   readonly #tally = { opened: 0, rejected: 0, closeCodes: {} as Record<string, number> };
-  readonly #children = new Map<string, { inc(value?: number): void } & { observe?: (value: number) => void }>();
 
   constructor(source: MetricsSource) {
     this.#source = source;
@@ -261,20 +260,20 @@ export class GatewayMetrics {
     });
     this.#subscriptions.on<TunnelOpenEvent>(channels.tunnelOpen, (event) => {
       this.#tally.opened++;
-      this.#child(this.#opened, 'o', event.route, event.backend).inc();
-      this.#child(this.#handshake, 'h', event.route).observe?.(event.handshakeSeconds);
-      this.#child(this.#connect, 'c', event.backend).observe?.(event.connectSeconds);
+      this.#opened.inc({ route: event.route, backend: event.backend });
+      this.#handshake.observe({ route: event.route }, event.handshakeSeconds);
+      this.#connect.observe({ backend: event.backend }, event.connectSeconds);
     });
     this.#subscriptions.on<TunnelCloseEvent>(channels.tunnelClose, ({ summary }) => {
       const route = summary.route;
-      this.#child(this.#tunnelDuration, 'd', route).observe?.(summary.durationMs / 1000);
+      this.#tunnelDuration.observe({ route }, summary.durationMs / 1000);
       const code = closeCodeOf(summary);
-      this.#child(this.#closes, 'x', route, summary.closedBy, code).inc();
+      this.#closes.inc({ route, initiator: summary.closedBy, code });
       this.#tally.closeCodes[code] = (this.#tally.closeCodes[code] ?? 0) + 1;
       add(this.#closedBytes, route, summary.bytesFromClient, summary.bytesFromBackend);
       add(this.#closedMessages, route, summary.messagesFromClient, summary.messagesFromBackend);
     });
-    this.#subscriptions.on<TunnelRttEvent>(channels.tunnelRtt, (event) => this.#child(this.#rtt, 'r', event.route).observe?.(event.seconds));
+    this.#subscriptions.on<TunnelRttEvent>(channels.tunnelRtt, (event) => this.#rtt.observe({ route: event.route }, event.seconds));
     this.#subscriptions.on<HttpRequestEvent>(channels.httpRequest, (event) => {
       const route = event.route ?? 'none';
       this.#httpRequests.inc({ route, status_class: statusClass(event.status) });
@@ -328,17 +327,6 @@ export class GatewayMetrics {
     // The constructor is what installs the worker's answering listener (once per process).
     void new AggregatorRegistry();
     AggregatorRegistry.setRegistries([this.registry]);
-  }
-
-  /** A labelled child, cached: prom-client hashes labels on every call otherwise. */
-  #child(metric: Counter<string> | Histogram<string>, kind: string, ...values: string[]): { inc(value?: number): void; observe?: (value: number) => void } {
-    const key = `${kind}\u0000${values.join('\u0000')}`;
-    let child = this.#children.get(key);
-    if (child === undefined) {
-      child = (metric as Counter<string>).labels(...values) as { inc(value?: number): void; observe?: (value: number) => void };
-      this.#children.set(key, child);
-    }
-    return child;
   }
 }
 
